@@ -1,0 +1,1 @@
+"""Verifiers: one file per kind, plus the sandbox that runs model-written code. Never imports torch."""

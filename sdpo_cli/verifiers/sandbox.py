@@ -1,0 +1,179 @@
+"""Run untrusted, model-written programs in a separate, limited, isolated process.
+
+What is enforced (see jail.py for the mechanics):
+- always: CPU seconds, address space, file size and process-count limits; a wall-clock
+  timeout that kills the whole process group; a private temporary working directory;
+  a scrubbed environment (no variable of the parent reaches the program); stdout and
+  stderr captured with a size cap (the run is stopped past it).
+- as root with namespaces (Linux): no network, private /tmp, a fresh PID namespace (a
+  fork bomb or a daemonised child dies with the run), and user nobody, so the working
+  directory is the only place it can write.
+- unprivileged with user namespaces: no network.
+`isolation()` says which mode this machine gets; `sdpo check` and `sdpo doctor` print it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from ..errors import VerifierError
+from ..problem import Limits
+
+JAIL = Path(__file__).with_name("jail.py")
+SETUP_FAILED = 125
+SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
+PROTECTIONS = {
+    "namespaces": ["resource limits", "process-group timeout", "scrubbed environment",
+                   "no network", "private /tmp", "PID namespace", "runs as nobody"],
+    "userns": ["resource limits", "process-group timeout", "scrubbed environment", "no network"],
+    "limits": ["resource limits", "process-group timeout", "scrubbed environment"],
+}
+
+
+@dataclass
+class RunResult:
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+    timed_out: bool = False
+    output_exceeded: bool = False
+
+    @property
+    def killed_by(self) -> int | None:
+        """Signal number that ended the program, if any."""
+        if self.returncode < 0:
+            return -self.returncode
+        return self.returncode - 128 if self.returncode > 128 else None
+
+
+@lru_cache(maxsize=1)
+def isolation() -> str:
+    """The strongest mode that works here: namespaces, userns or limits (probed once)."""
+    forced = os.environ.get("SDPO_SANDBOX_MODE")
+    if forced:
+        if forced not in PROTECTIONS:
+            raise VerifierError(f"SDPO_SANDBOX_MODE={forced!r} is not a sandbox mode",
+                                hint=f"use one of {', '.join(PROTECTIONS)}")
+        return forced
+    candidates = ["namespaces", "userns"] if os.geteuid() == 0 else ["userns"]
+    for mode in candidates:
+        probe = _launch(["{python}", "-I", "-S", "-c", "print('ok')"], {}, b"", Limits(), mode)
+        if probe.returncode == 0 and probe.stdout.strip() == "ok":
+            return mode
+    return "limits"
+
+
+def run_sandboxed(argv: list[str], files: dict[str, str], stdin: str, limits: Limits) -> RunResult:
+    """Run argv (relative paths; "{python}" stands for the interpreter) in a fresh private
+    directory holding `files`. Raises VerifierError only if the sandbox itself breaks."""
+    result = _launch(argv, files, stdin.encode(), limits, isolation())
+    if result.returncode == SETUP_FAILED and "sandbox setup failed" in result.stderr:
+        raise VerifierError(result.stderr.strip().splitlines()[-1],
+                            hint="run `sdpo doctor`; SDPO_SANDBOX_MODE=limits forces the weakest mode")
+    return result
+
+
+def run_trusted(argv: list[str], stdin: str, limits: Limits, cwd: Path, env: dict[str, str]) -> RunResult:
+    """Run the user's own program (a `command` verifier): not isolated, but with the same
+    wall-clock timeout, process-group kill and output cap."""
+    return _supervise(argv, str(cwd), stdin.encode(), limits, env)
+
+
+def _spec(mode: str, workdir: str, limits: Limits) -> str:
+    prefix = sys.base_prefix
+    real_python = os.path.realpath(sys.executable)
+    env = {"PATH": SAFE_PATH, "HOME": "/tmp/work" if mode == "namespaces" else workdir,
+           "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"}
+    if mode == "namespaces":
+        # the interpreter's library is found through an absolute path under /root, which
+        # user nobody cannot enter; point the loader at the read-only bind in /tmp
+        env["LD_LIBRARY_PATH"] = "/tmp/.python/lib"
+    return json.dumps({
+        "mode": mode, "workdir": workdir, "env": env, "python_prefix": prefix,
+        "python_host": real_python,
+        "python_jailed": "/tmp/.python/" + os.path.relpath(real_python, prefix),
+        "tmpfs_mb": max(16, 2 * limits.max_file_kb // 1024 + 8),
+        "limits": {"cpu_s": int(limits.timeout_s) + 1, "as_bytes": limits.memory_mb << 20,
+                   "fsize_bytes": limits.max_file_kb << 10, "nproc": limits.max_processes},
+    })
+
+
+def _launch(argv: list[str], files: dict[str, str], stdin: bytes, limits: Limits, mode: str) -> RunResult:
+    workdir = tempfile.mkdtemp(prefix="sdpo-sandbox-")
+    try:
+        for name, text in files.items():
+            Path(workdir, name).write_text(text, encoding="utf-8")
+        command = [sys.executable, "-I", "-S", str(JAIL), _spec(mode, workdir, limits), "--", *argv]
+        return _supervise(command, workdir, stdin, limits, {"PATH": SAFE_PATH})
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _supervise(command: list[str], workdir: str, stdin: bytes, limits: Limits,
+               env: dict[str, str]) -> RunResult:
+    cap = limits.max_output_kb << 10
+    start = time.monotonic()
+    proc = subprocess.Popen(command, cwd=workdir, env=env, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    captured = {"stdout": bytearray(), "stderr": bytearray()}
+    exceeded = threading.Event()
+
+    def drain(stream, name):
+        while chunk := stream.read(65536):
+            room = cap - len(captured["stdout"]) - len(captured["stderr"])
+            captured[name] += chunk[: max(0, room)]
+            if len(chunk) > room:
+                exceeded.set()
+                _kill_group(proc)
+                return
+
+    def feed():
+        try:
+            proc.stdin.write(stdin)
+        except (BrokenPipeError, OSError):
+            pass
+        finally:
+            try:
+                proc.stdin.close()
+            except OSError:
+                pass
+
+    threads = [threading.Thread(target=drain, args=(proc.stdout, "stdout"), daemon=True),
+               threading.Thread(target=drain, args=(proc.stderr, "stderr"), daemon=True),
+               threading.Thread(target=feed, daemon=True)]
+    for thread in threads:
+        thread.start()
+    timed_out = False
+    try:
+        proc.wait(timeout=limits.timeout_s)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+    finally:
+        _kill_group(proc)  # also reaps stragglers that outlived the main process
+        proc.wait()
+    for thread in threads[:2]:
+        thread.join(timeout=2)
+    return RunResult(returncode=proc.returncode,
+                     stdout=captured["stdout"].decode("utf-8", "replace"),
+                     stderr=captured["stderr"].decode("utf-8", "replace"),
+                     seconds=time.monotonic() - start,
+                     timed_out=timed_out, output_exceeded=exceeded.is_set())
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass

@@ -1,0 +1,27 @@
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parents[1]
+PROBLEMS = ROOT / "problems"
+
+
+@pytest.fixture
+def write_problem(tmp_path):
+    """Write a problem dict to a file and return its path."""
+
+    def write(data: dict, name: str = "problem.json") -> Path:
+        path = tmp_path / name
+        path.write_text(json.dumps(data))
+        return path
+
+    return write
+
+
+def code(body: str) -> str:
+    return f"Here is my solution.\n```python\n{body}\n```\n"
