@@ -25,3 +25,10 @@ def write_problem(tmp_path):
 
 def code(body: str) -> str:
     return f"Here is my solution.\n```python\n{body}\n```\n"
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory):
+    from tiny_model import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-model"))

@@ -14,11 +14,11 @@ import traceback
 import typer
 
 from ..errors import EXIT_INTERNAL, EXIT_INTERRUPTED, SdpoError
-from . import check, verify
+from . import check, solve, verify
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Test-time discovery on one hard, checkable problem with self-distillation (SDPO).")
-for module in (verify, check):
+for module in (solve, verify, check):
     module.register(app)
 
 DEBUG = {"on": False}
@@ -28,7 +28,9 @@ def _version(value: bool) -> None:
     if value:
         from .. import __version__
 
-        print(f"sdpo {__version__}")
+        from .output import print_out
+
+        print_out(f"sdpo {__version__}")
         raise typer.Exit(0)
 
 

@@ -1,0 +1,50 @@
+"""Deterministic fake sampler for tests: completions from a list (cycled) or a function.
+
+Text is tokenised with the given tokenizer function when one is set (so training code
+can consume the attempts), else each character becomes one token id. No torch.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from ..config import SamplingConfig
+from .base import Completion
+
+
+class ScriptedSampler:
+    name = "scripted"
+
+    def __init__(self, script: Sequence[str] | Callable[[int], str],
+                 tokenize: Callable[[str], list[int]] | None = None):
+        self.script = script
+        self.tokenize = tokenize or (lambda text: [ord(c) for c in text])
+        self.calls = 0  # attempts produced so far: the index into the script
+        self.synced_versions: list[int] = []
+
+    @classmethod
+    def from_policy(cls, policy, model_path: str, seed: int, parity_ids):
+        from ..errors import UsageError
+
+        raise UsageError("the scripted backend is for tests and has no script here",
+                         hint="use --backend auto, vllm or hf")
+
+    def sample(self, prompt_ids: list[int], n: int, params: SamplingConfig, seed: int) -> list[Completion]:
+        out = []
+        for _ in range(n):
+            if callable(self.script):
+                text = self.script(self.calls)
+            else:
+                text = self.script[self.calls % len(self.script)]
+            self.calls += 1
+            ids = self.tokenize(text)[: params.max_new_tokens]
+            truncated = len(self.tokenize(text)) > params.max_new_tokens
+            out.append(Completion(text, ids, None, "length" if truncated else "stop", len(prompt_ids)))
+        return out
+
+    def sync(self, policy) -> dict[str, float] | None:
+        self.synced_versions.append(getattr(policy, "version", 0))
+        return None
+
+    def close(self) -> None:
+        pass

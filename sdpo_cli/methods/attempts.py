@@ -1,0 +1,112 @@
+"""Sample a batch, verify it in parallel, and record every attempt at once.
+
+Shared by every method. Attempt indices are 1-based and count every generated attempt
+(METHOD.md §4), so the discovery time of a run is the smallest passing index.
+Departure (named): a truncated attempt (length limit hit) is still verified, since a
+complete program may precede the cut; if it fails, its feedback starts with the
+paper's "Truncated Attempt" line.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..backends.base import Completion
+from ..config import SamplingConfig
+from ..runlog import RunLog
+from ..verifiers.base import Verdict, Verifier
+
+TRUNCATED = "Truncated Attempt\nThe response was cut off at the length limit before it finished."
+
+
+@dataclass
+class Attempt:
+    index: int
+    round: int
+    completion: Completion
+    verdict: Verdict
+    policy_version: int
+    seconds: float
+    phase: str = "search"
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict.passed
+
+    def to_json(self) -> dict[str, Any]:
+        return {"index": self.index, "round": self.round, "phase": self.phase,
+                "policy_version": self.policy_version, "seconds": round(self.seconds, 3),
+                **self.completion.to_json(), "verdict": self.verdict.to_json()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Attempt":
+        completion = Completion(data["text"], data["token_ids"], data.get("logprobs"),
+                                data["finish_reason"], data["prompt_tokens"])
+        return cls(data["index"], data["round"], completion, Verdict.from_json(data["verdict"]),
+                   data["policy_version"], data["seconds"], data.get("phase", "search"))
+
+
+def judge(verifier: Verifier, completion: Completion) -> Verdict:
+    verdict = verifier.verify(completion.text)
+    if completion.truncated and not verdict.passed:
+        verdict.feedback = f"{TRUNCATED}\n{verdict.feedback}"
+        verdict.details["truncated"] = True
+    return verdict
+
+
+@dataclass
+class Tally:
+    """Running totals for reports: time by phase and tokens."""
+
+    generate_s: float = 0.0
+    verify_s: float = 0.0
+    train_s: float = 0.0
+    sync_s: float = 0.0
+    tokens_generated: int = 0
+    tokens_processed: int = 0
+    extra: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"generate_s": round(self.generate_s, 3), "verify_s": round(self.verify_s, 3),
+                "train_s": round(self.train_s, 3), "sync_s": round(self.sync_s, 3),
+                "tokens_generated": self.tokens_generated, "tokens_processed": self.tokens_processed}
+
+
+def sample_and_verify(sampler, verifier: Verifier, prompt_ids: list[int], n: int, params: SamplingConfig,
+                      seed: int, first_index: int, round_no: int, policy_version: int, log: RunLog | None,
+                      tally: Tally, phase: str = "search", parallel: int = 2) -> list[Attempt]:
+    """Generate n attempts, verify them (bounded parallelism), append each to the log as
+    soon as it is judged; returns them in index order."""
+    start = time.monotonic()
+    completions = sampler.sample(prompt_ids, n, params, seed) if n else []
+    generated = time.monotonic() - start
+    tally.generate_s += generated
+    share = generated / max(1, n)
+    attempts: list[Attempt] = []
+    verify_start = time.monotonic()
+
+    def one(offset: int) -> Attempt:
+        completion = completions[offset]
+        attempt = Attempt(first_index + offset, round_no, completion, judge(verifier, completion),
+                          policy_version, share, phase)
+        attempt.seconds += attempt.verdict.seconds
+        return attempt
+
+    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+        for attempt in pool.map(one, range(len(completions))):
+            if log is not None:
+                log.append_attempt(attempt.to_json())
+            attempts.append(attempt)
+    tally.verify_s += time.monotonic() - verify_start
+    for c in completions:
+        tally.tokens_generated += len(c.token_ids)
+        tally.tokens_processed += c.prompt_tokens + len(c.token_ids)
+    return attempts
+
+
+def first_success(attempts: list[Attempt]) -> Attempt | None:
+    passing = [a for a in attempts if a.passed]
+    return min(passing, key=lambda a: a.index) if passing else None

@@ -1,0 +1,44 @@
+"""Load the model once: the trainable policy and the sampler that serves it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..backends.registry import build_sampler, resolve_backend
+from ..config import SolveConfig
+from ..models import ModelSource, resolve_model
+from ..train.policy import Policy
+
+PARITY_TEXT = "def add(a, b):\n    return a + b\n\nprint(add(2, 3))  # prints 5"
+
+
+@dataclass
+class Engine:
+    source: ModelSource
+    policy: Policy
+    sampler: object
+    backend: str
+
+    def close(self) -> None:
+        self.sampler.close()
+
+
+def load_engine(config: SolveConfig, sampler=None) -> Engine:
+    """Resolve the model, load the policy (LoRA + teacher) and start the sampler.
+    `sampler` overrides the backend (tests pass a scripted one)."""
+    import torch
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    source = resolve_model(config.model)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    torch.manual_seed(config.train.seed)
+    policy = Policy(str(source.path), config.train, device=device)
+    if sampler is not None:
+        return Engine(source, policy, sampler, sampler.name)
+    backend = resolve_backend(config.backend)
+    parity_ids = policy.chat_ids([{"role": "user", "content": "Write a function that adds two numbers."}]) \
+        + policy.tokenizer(PARITY_TEXT, add_special_tokens=False).input_ids
+    return Engine(source, policy, build_sampler(backend, policy, str(source.path), config.seed, parity_ids),
+                  backend)

@@ -1,0 +1,177 @@
+"""Test-time SDPO on one problem (METHOD.md §4): rounds of `batch` attempts, verify all,
+stop at the first pass, otherwise one SDPO update on the round, until the budget.
+
+Every attempt is logged as soon as it is judged; after each update the training state
+(adapters, optimizer, RNG, round) is checkpointed, so a resumed run continues from the
+last finished round, keeps every attempt already logged, and only samples what its
+round still lacks.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+
+from ..config import SolveConfig
+from ..problem import Problem
+from ..reprompt import fit_teacher_messages, pick_demonstration
+from ..runlog import RunLog
+from ..train.policy import Policy
+from ..train.update import Example, make_optimizer, sdpo_update
+from ..verifiers.base import Verifier
+from .attempts import Attempt, Tally, first_success, sample_and_verify
+
+ProgressFn = Callable[[dict[str, Any]], None]
+
+
+def round_seed(seed: int, round_no: int, part: int = 0) -> int:
+    """Sampling seed of a round (and of a refill after resume), stable across runs."""
+    return (seed * 1_000_003 + round_no * 101 + part) % (2 ** 31)
+
+
+@dataclass
+class SearchResult:
+    solved: bool
+    attempts_to_solve: int | None
+    attempts_used: int
+    rounds: int
+    solution: str | None
+    tally: Tally
+    round_metrics: list[dict[str, Any]] = field(default_factory=list)
+    confirm: dict[str, Any] | None = None
+
+
+def build_examples(policy: Policy, problem: Problem, attempts: list[Attempt], config: SolveConfig
+                   ) -> list[Example]:
+    """Student and teacher contexts for each attempt of a round (METHOD.md §2)."""
+    student_prompt = policy.chat_ids(problem.messages())
+    texts = [a.completion.text for a in attempts]
+    passed = [a.passed for a in attempts]
+    examples = []
+    for i, attempt in enumerate(attempts):
+        messages = fit_teacher_messages(problem, attempt.verdict.feedback, pick_demonstration(i, passed, texts),
+                                        problem.limits.feedback_chars, config.train.teacher_prompt_tokens,
+                                        policy.count_tokens)
+        examples.append(Example(student_prompt, policy.chat_ids(messages) if messages else None,
+                                attempt.completion.token_ids, attempt.completion.logprobs))
+    return examples
+
+
+class SdpoSearch:
+    name = "sdpo"
+
+    def __init__(self, problem: Problem, verifier: Verifier, policy: Policy, sampler, config: SolveConfig,
+                 log: RunLog | None = None, progress: ProgressFn | None = None):
+        self.problem, self.verifier, self.policy, self.sampler = problem, verifier, policy, sampler
+        self.config, self.log, self.progress = config, log, progress or (lambda info: None)
+        self.optimizer = make_optimizer(policy)
+        self.tally = Tally()
+        self.round_metrics: list[dict[str, Any]] = []
+        self.trained_round = 0
+
+    # -- checkpoints ----------------------------------------------------------------
+    def save_state(self) -> None:
+        if self.log is None:
+            return
+        self.log.state_dir.mkdir(exist_ok=True)
+        state = {"adapter": self.policy.adapter_state(), "optimizer": self.optimizer.state_dict(),
+                 "round": self.trained_round, "policy_version": self.policy.version,
+                 "torch_rng": torch.get_rng_state(), "tally": self.tally.to_json()}
+        path = self.log.state_dir / "trainer.pt"
+        torch.save(state, path.with_suffix(".tmp"))
+        os.replace(path.with_suffix(".tmp"), path)
+
+    def restore_state(self) -> None:
+        path = self.log.state_dir / "trainer.pt" if self.log else None
+        if path is None or not path.exists():
+            return
+        state = torch.load(path, weights_only=False)
+        self.policy.load_adapter_state(state["adapter"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        torch.set_rng_state(state["torch_rng"])
+        self.trained_round, self.policy.version = state["round"], state["policy_version"]
+        for key, value in state["tally"].items():
+            setattr(self.tally, key, value)
+        if self.trained_round:
+            self.sampler.sync(self.policy)
+
+    # -- the loop -------------------------------------------------------------------
+    def run(self, logged: list[Attempt] | None = None) -> SearchResult:
+        """Search until the first pass or the budget; `logged` are attempts of a resumed run."""
+        config = self.config
+        logged = [a for a in (logged or []) if a.phase == "search"]
+        self.round_metrics = self.log.rounds() if self.log else []
+        done = [a for a in logged if a.round <= self.trained_round]
+        used = len(done)
+        prompt_ids = self.policy.chat_ids(self.problem.messages())
+        round_no = self.trained_round
+        start = time.monotonic()
+        while used < config.budget:
+            round_no += 1
+            size = min(config.batch, config.budget - used)
+            attempts = [a for a in logged if a.round == round_no][:size]
+            attempts += sample_and_verify(
+                self.sampler, self.verifier, prompt_ids, size - len(attempts), config.sampling,
+                round_seed(config.seed, round_no, len(attempts)), used + len(attempts) + 1, round_no,
+                self.policy.version, self.log, self.tally, parallel=self.problem.limits.parallel)
+            used += len(attempts)
+            winner = first_success(attempts)
+            info = self._round_info(round_no, used, attempts, start)
+            if winner is not None:
+                self.progress(info)
+                return self._result(True, winner, used, round_no)
+            if used < config.budget:
+                info.update(self._update(round_no, attempts))
+            self.progress(info)
+        return self._result(False, None, used, round_no)
+
+    def _update(self, round_no: int, attempts: list[Attempt]) -> dict[str, Any]:
+        start = time.monotonic()
+        examples = build_examples(self.policy, self.problem, attempts, self.config)
+        metrics = sdpo_update(self.policy, self.optimizer, examples)
+        self.tally.train_s += time.monotonic() - start
+        self.tally.tokens_processed += sum(len(e.student_prompt) + len(e.teacher_prompt or []) +
+                                           2 * len(e.response) for e in examples if e.teacher_prompt)
+        sync_start = time.monotonic()
+        sync = self.sampler.sync(self.policy) or {}
+        self.tally.sync_s += time.monotonic() - sync_start
+        self.trained_round = round_no
+        record = {"round": round_no, "policy_version": self.policy.version, **metrics, **sync,
+                  "train_s": round(time.monotonic() - start, 3)}
+        self.round_metrics.append(record)
+        if self.log:
+            self.log.append_round(record)
+        self.save_state()
+        return record
+
+    def _round_info(self, round_no: int, used: int, attempts: list[Attempt], start: float) -> dict[str, Any]:
+        failures: dict[str, int] = {}
+        for a in attempts:
+            if not a.passed:
+                key = a.verdict.failure_type or "failed"
+                failures[key] = failures.get(key, 0) + 1
+        elapsed = time.monotonic() - start
+        return {"round": round_no, "used": used, "budget": self.config.budget,
+                "passes": sum(a.passed for a in attempts),
+                "best_score": max((a.verdict.score for a in attempts), default=0.0),
+                "failures": failures, "elapsed_s": elapsed,
+                "tokens_per_s": self.tally.tokens_generated / max(1e-9, self.tally.generate_s)}
+
+    def _result(self, solved: bool, winner: Attempt | None, used: int, rounds: int) -> SearchResult:
+        return SearchResult(solved, winner.index if winner else None, used, rounds,
+                            winner.completion.text if winner else None, self.tally, self.round_metrics)
+
+    def confirm(self, n: int, first_index: int) -> dict[str, Any]:
+        """Sample n more attempts from the adapted policy; their pass rate says whether
+        the problem is now reliably solved or the hit was luck."""
+        prompt_ids = self.policy.chat_ids(self.problem.messages())
+        attempts = sample_and_verify(self.sampler, self.verifier, prompt_ids, n, self.config.sampling,
+                                     round_seed(self.config.seed, 10_000), first_index, 0,
+                                     self.policy.version, self.log, Tally(), phase="confirm",
+                                     parallel=self.problem.limits.parallel)
+        passes = sum(a.passed for a in attempts)
+        return {"samples": n, "passes": passes, "pass_rate": passes / n if n else None}

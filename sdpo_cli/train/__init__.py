@@ -1,0 +1,1 @@
+"""Training: pure SDPO loss functions, the LoRA policy with its regularised teacher, one update step."""

@@ -1,0 +1,161 @@
+"""The trained policy: a causal LM with a LoRA student adapter and a regularised teacher.
+
+The student adapter ("default", so the saved adapter is plain PEFT format) is what the
+sampler serves and what the optimizer trains. The self-teacher is the same network on
+the teacher prompt, regularised as in METHOD.md §1:
+  ema           a second adapter ("teacher") holding the EMA of the student adapter's
+                weights, theta' <- (1-r) theta' + r theta once per round (paper: r = 0.01).
+                Departure, as the method notes allow: the EMA is of the LoRA factors A and
+                B separately, which is not exactly the EMA of their product B·A.
+  trust-region  logits = lerp(initial-model logits, current student logits, r).
+  frozen        the initial model (adapter disabled).
+  live          the current student, unregularised (diverged in the paper, Table 4).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from peft import LoraConfig, get_peft_model
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from ..config import TrainConfig
+
+STUDENT = "default"
+TEACHER = "teacher"
+
+
+@dataclass
+class Batch:
+    """Prompts left-padded and responses right-padded to common lengths, so that all
+    response positions share the same slice of the sequence."""
+
+    input_ids: torch.Tensor
+    attention_mask: torch.Tensor
+    position_ids: torch.Tensor
+    response_ids: torch.Tensor  # [B, T]
+    response_mask: torch.Tensor  # [B, T], 1.0 on real response tokens
+
+
+def pack(prompts: list[list[int]], responses: list[list[int]], pad_id: int, device: str) -> Batch:
+    width_p = max(len(p) for p in prompts)
+    width_r = max(max(len(r) for r in responses), 1)
+    ids, mask, resp, resp_mask = [], [], [], []
+    for prompt, response in zip(prompts, responses):
+        left = width_p - len(prompt)
+        right = width_r - len(response)
+        ids.append([pad_id] * left + prompt + response + [pad_id] * right)
+        mask.append([0] * left + [1] * (len(prompt) + len(response)) + [0] * right)
+        resp.append(response + [pad_id] * right)
+        resp_mask.append([1.0] * len(response) + [0.0] * right)
+    attention = torch.tensor(mask, device=device)
+    positions = (attention.cumsum(-1) - 1).clamp(min=0)
+    return Batch(torch.tensor(ids, device=device), attention, positions,
+                 torch.tensor(resp, device=device), torch.tensor(resp_mask, device=device))
+
+
+class Policy:
+    def __init__(self, model_path: str, config: TrainConfig, device: str = "cpu"):
+        self.config = config
+        self.device = device
+        dtype = {"bfloat16": torch.bfloat16, "float32": torch.float32, "float16": torch.float16}[config.dtype]
+        self.tokenizer = AutoTokenizer.from_pretrained(model_path)
+        base = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype).to(device)
+        lora = LoraConfig(r=config.lora_rank, lora_alpha=config.lora_alpha, lora_dropout=0.0,
+                          target_modules=list(config.lora_targets) if config.lora_targets != ("all-linear",)
+                          else "all-linear")
+        self.model = get_peft_model(base, lora, adapter_name=STUDENT)
+        if config.teacher == "ema":
+            self.model.add_adapter(TEACHER, lora)
+            self._copy_adapter(STUDENT, TEACHER)
+        self.model.set_adapter(STUDENT)
+        self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None \
+            else self.tokenizer.eos_token_id
+        self.version = 0
+
+    # -- prompts ------------------------------------------------------------------
+    def chat_ids(self, messages: list[dict[str, str]]) -> list[int]:
+        ids = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
+        if isinstance(ids, dict) or hasattr(ids, "input_ids"):
+            ids = ids["input_ids"]
+        return list(ids)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=False).input_ids)
+
+    # -- forward passes -----------------------------------------------------------
+    def response_logits(self, batch: Batch) -> torch.Tensor:
+        """Logits [B, T, V] that predict each response token, under the active adapter."""
+        width_r = batch.response_ids.shape[1]
+        out = self.model(input_ids=batch.input_ids, attention_mask=batch.attention_mask,
+                         position_ids=batch.position_ids, logits_to_keep=width_r + 1, use_cache=False)
+        return out.logits[:, :-1, :]
+
+    @torch.no_grad()
+    def teacher_logits(self, batch: Batch) -> torch.Tensor:
+        mode, rate = self.config.teacher, self.config.teacher_rate
+        if mode == "ema":
+            self.model.set_adapter(TEACHER)
+            try:
+                return self.response_logits(batch)
+            finally:
+                self.model.set_adapter(STUDENT)
+        if mode == "live":
+            return self.response_logits(batch)
+        with self.model.disable_adapter():
+            initial = self.response_logits(batch)
+        if mode == "frozen":
+            return initial
+        return torch.lerp(initial.float(), self.response_logits(batch).float(), rate)
+
+    # -- parameters ---------------------------------------------------------------
+    def trainable_parameters(self) -> list[torch.nn.Parameter]:
+        return [p for n, p in self.model.named_parameters() if f".{STUDENT}." in n and "lora_" in n]
+
+    def _adapter_params(self, adapter: str) -> dict[str, torch.nn.Parameter]:
+        return {n.replace(f".{adapter}.", "."): p for n, p in self.model.named_parameters()
+                if f".{adapter}." in n and "lora_" in n}
+
+    @torch.no_grad()
+    def _copy_adapter(self, source: str, target: str) -> None:
+        targets = self._adapter_params(target)
+        for name, param in self._adapter_params(source).items():
+            targets[name].copy_(param)
+
+    @torch.no_grad()
+    def update_teacher(self) -> None:
+        """EMA step theta' <- (1-r) theta' + r theta (only for the ema teacher)."""
+        if self.config.teacher != "ema":
+            return
+        students = self._adapter_params(STUDENT)
+        for name, teacher in self._adapter_params(TEACHER).items():
+            teacher.lerp_(students[name].to(teacher.dtype), self.config.teacher_rate)
+
+    def adapter_state(self) -> dict[str, torch.Tensor]:
+        return {n: p.detach().clone() for n, p in self.model.named_parameters() if "lora_" in n}
+
+    @torch.no_grad()
+    def load_adapter_state(self, state: dict[str, torch.Tensor]) -> None:
+        params = dict(self.model.named_parameters())
+        for name, value in state.items():
+            params[name].copy_(value)
+
+    @torch.no_grad()
+    def merged_weights(self) -> dict[str, torch.Tensor]:
+        """Base weights with the student adapter merged in, named as in the checkpoint
+        (for in-place weight reload of the sampler). The model itself is not modified."""
+        merged = {}
+        for name, module in self.model.named_modules():
+            if hasattr(module, "get_delta_weight") and hasattr(module, "base_layer"):
+                key = name.removeprefix("base_model.model.") + ".weight"
+                weight = module.base_layer.weight
+                merged[key] = (weight.float() + module.get_delta_weight(STUDENT).float()).to(weight.dtype)
+        for name, param in self.model.get_base_model().named_parameters():
+            if "lora_" not in name and ".base_layer." not in name:
+                merged[name] = param.detach()
+        return {k: v.contiguous() for k, v in merged.items()}
+
+    def save_adapter(self, directory: str) -> None:
+        """The student adapter in PEFT format (loadable by peft and by vLLM)."""
+        self.model.save_pretrained(directory, selected_adapters=[STUDENT])

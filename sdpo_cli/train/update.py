@@ -1,0 +1,82 @@
+"""One SDPO update: distil the self-teacher into the student adapter on one round's attempts.
+
+Student and teacher run over the same sampled response tokens (nothing is generated for
+the teacher); the loss is the mean over active tokens of the importance-weighted
+divergence (train/loss.py); attempts without a teacher signal are masked out and do not
+dilute the mean. AdamW with weight decay, gradient-norm clipping, then the teacher's EMA
+step (METHOD.md §1, §4).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .loss import importance_weights, masked_weighted_sum, sdpo_token_losses
+from .policy import Policy, pack
+
+
+@dataclass
+class Example:
+    student_prompt: list[int]
+    teacher_prompt: list[int] | None  # None: no teacher signal, masked out
+    response: list[int]
+    sampler_logprobs: list[float] | None = None
+
+
+def make_optimizer(policy: Policy) -> torch.optim.Optimizer:
+    config = policy.config
+    return torch.optim.AdamW(policy.trainable_parameters(), lr=config.learning_rate,
+                             weight_decay=config.weight_decay)
+
+
+def sdpo_update(policy: Policy, optimizer: torch.optim.Optimizer, examples: list[Example]) -> dict:
+    """Apply one update; returns its metrics. With no active attempt, nothing changes."""
+    config = policy.config
+    active = [e for e in examples if e.teacher_prompt is not None and e.response]
+    metrics = {"active_attempts": len(active), "attempts": len(examples), "loss": None,
+               "kl": None, "grad_norm": None, "is_weight_mean": None, "tokens": 0}
+    if not active:
+        return metrics
+    total = sum(len(e.response) for e in active)
+    optimizer.zero_grad(set_to_none=True)
+    loss_sum = kl_sum = weight_sum = 0.0
+    policy.model.train()
+    for start in range(0, len(active), config.micro_batch):
+        chunk = active[start:start + config.micro_batch]
+        responses = [e.response for e in chunk]
+        teacher_batch = pack([e.teacher_prompt for e in chunk], responses, policy.pad_id, policy.device)
+        student_batch = pack([e.student_prompt for e in chunk], responses, policy.pad_id, policy.device)
+        teacher_logp = torch.log_softmax(policy.teacher_logits(teacher_batch).float(), -1)
+        student_logp = torch.log_softmax(policy.response_logits(student_batch).float(), -1)
+        del teacher_batch
+        per_token = sdpo_token_losses(student_logp, teacher_logp, config.alpha, config.topk)
+        mask = student_batch.response_mask
+        token_logp = student_logp.gather(-1, student_batch.response_ids.unsqueeze(-1)).squeeze(-1)
+        sampler = _padded([e.sampler_logprobs for e in chunk], mask)
+        weights = importance_weights(token_logp, sampler, config.is_clip) if sampler is not None \
+            else torch.ones_like(mask)
+        loss = masked_weighted_sum(per_token, weights, mask) / total
+        loss.backward()
+        loss_sum += loss.item()
+        kl_sum += (per_token.detach() * mask).sum().item()
+        weight_sum += (weights * mask).sum().item()
+    grad_norm = torch.nn.utils.clip_grad_norm_(policy.trainable_parameters(), config.grad_clip)
+    optimizer.step()
+    policy.model.eval()
+    policy.update_teacher()
+    policy.version += 1
+    metrics.update(loss=loss_sum, kl=kl_sum / total, grad_norm=float(grad_norm),
+                   is_weight_mean=weight_sum / total, tokens=total)
+    return metrics
+
+
+def _padded(rows: list[list[float] | None], mask: torch.Tensor) -> torch.Tensor | None:
+    """Sampler log-probs as [B, T] (zeros past each row); None if any row lacks them."""
+    if any(r is None for r in rows):
+        return None
+    out = torch.zeros_like(mask)
+    for i, row in enumerate(rows):
+        out[i, : len(row)] = torch.tensor(row, dtype=out.dtype)
+    return out

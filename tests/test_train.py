@@ -1,0 +1,106 @@
+"""LoRA + teacher mechanics and one SDPO update on a tiny randomly initialised model."""
+
+import pytest
+import torch
+
+from sdpo_cli.config import TrainConfig
+from sdpo_cli.train.policy import Policy
+from sdpo_cli.train.update import Example, make_optimizer, sdpo_update
+
+
+def make_policy(model_dir, **overrides):
+    torch.manual_seed(0)
+    return Policy(str(model_dir), TrainConfig(**{"learning_rate": 1e-2, **overrides}))
+
+
+def examples(policy, masked_extra=False):
+    student = policy.chat_ids([{"role": "user", "content": "Say hi."}])
+    teacher = policy.chat_ids([{"role": "user", "content": "Say hi.\n\nFeedback: say hello instead."}])
+    responses = [policy.tokenizer("hello there", add_special_tokens=False).input_ids,
+                 policy.tokenizer("hi", add_special_tokens=False).input_ids]
+    batch = [Example(student, teacher, r) for r in responses]
+    if masked_extra:
+        batch.append(Example(student, None, policy.tokenizer("ignored text", add_special_tokens=False).input_ids))
+    return batch
+
+
+def test_gradients_reach_only_the_student_adapter(tiny_model_dir):
+    policy = make_policy(tiny_model_dir)
+    sdpo_update(policy, make_optimizer(policy), examples(policy))
+    grads = {n: p.grad for n, p in policy.model.named_parameters()}
+    student = [n for n in grads if ".default." in n and "lora_" in n]
+    assert student and all(grads[n] is not None for n in student)
+    assert any(grads[n].abs().sum() > 0 for n in student)
+    teacher = [n for n in grads if ".teacher." in n]
+    assert teacher and all(grads[n] is None for n in teacher)
+    assert all(g is None for n, g in grads.items() if "lora_" not in n)
+
+
+def test_loss_is_zero_when_teacher_sees_the_student_context(tiny_model_dir):
+    policy = make_policy(tiny_model_dir)
+    same = [Example(e.student_prompt, e.student_prompt, e.response) for e in examples(policy)]
+    metrics = sdpo_update(policy, make_optimizer(policy), same)
+    assert metrics["loss"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_one_update_lowers_the_loss_on_the_same_batch(tiny_model_dir):
+    policy = make_policy(tiny_model_dir, learning_rate=1e-4)  # the default rate
+    optimizer = make_optimizer(policy)
+    batch = examples(policy)
+    first = sdpo_update(policy, optimizer, batch)["loss"]
+    second = sdpo_update(policy, optimizer, batch)["loss"]
+    assert first > 0 and second < first
+
+
+def test_masked_attempts_do_not_dilute_the_mean(tiny_model_dir):
+    plain = sdpo_update(p := make_policy(tiny_model_dir), make_optimizer(p), examples(p))
+    extra = sdpo_update(q := make_policy(tiny_model_dir), make_optimizer(q), examples(q, masked_extra=True))
+    assert extra["active_attempts"] == 2 and extra["attempts"] == 3
+    assert extra["loss"] == pytest.approx(plain["loss"], rel=1e-5)
+
+
+def test_no_active_attempt_changes_nothing(tiny_model_dir):
+    policy = make_policy(tiny_model_dir)
+    before = policy.adapter_state()
+    student = policy.chat_ids([{"role": "user", "content": "x"}])
+    metrics = sdpo_update(policy, make_optimizer(policy), [Example(student, None, [65, 66])])
+    assert metrics["loss"] is None and policy.version == 0
+    after = policy.adapter_state()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_ema_teacher_moves_by_rate(tiny_model_dir):
+    policy = make_policy(tiny_model_dir, teacher_rate=0.25)
+    params = dict(policy.model.named_parameters())
+    name = next(n for n in params if ".default." in n and "lora_B" in n)
+    with torch.no_grad():
+        params[name].fill_(1.0)
+    policy.update_teacher()
+    teacher = params[name.replace(".default.", ".teacher.")]
+    assert torch.allclose(teacher, torch.full_like(teacher, 0.25))
+
+
+@pytest.mark.parametrize("mode", ["trust-region", "frozen", "live"])
+def test_other_teachers_start_equal_to_the_student(tiny_model_dir, mode):
+    policy = make_policy(tiny_model_dir, teacher=mode)
+    same = [Example(e.student_prompt, e.student_prompt, e.response) for e in examples(policy)]
+    assert sdpo_update(policy, make_optimizer(policy), same)["loss"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_merged_weights_reproduce_the_adapted_model(tiny_model_dir):
+    from transformers import AutoModelForCausalLM
+
+    policy = make_policy(tiny_model_dir)
+    with torch.no_grad():
+        for n, p in policy.model.named_parameters():
+            if ".default." in n and "lora_B" in n:
+                p.normal_(0, 0.05)
+    ids = torch.tensor([policy.chat_ids([{"role": "user", "content": "check"}])])
+    plain = AutoModelForCausalLM.from_pretrained(str(tiny_model_dir), dtype=torch.float32)
+    merged = {k: v.float() for k, v in policy.merged_weights().items()}
+    missing, unexpected = plain.load_state_dict(merged, strict=False)
+    assert not unexpected and all("lm_head" in m for m in missing)
+    with torch.no_grad():
+        want = policy.model(input_ids=ids).logits.float()
+        got = plain(input_ids=ids).logits
+    assert (want - got).abs().max() < 0.1  # bf16 rounding of the merged weights
