@@ -1,0 +1,70 @@
+"""The SDPO search loop with a scripted sampler and a tiny model: rounds, stopping at the
+first pass, discovery index, updates between rounds, and the run journal."""
+
+import json
+
+import pytest
+
+from sdpo_cli.backends.scripted import ScriptedSampler
+from sdpo_cli.config import SolveConfig, TrainConfig
+from sdpo_cli.methods.engine import load_engine
+from sdpo_cli.methods.solve_run import solve, start_log
+from sdpo_cli.verifiers.registry import load_checked
+
+from conftest import PROBLEMS
+
+RIGHT = "```python\ndef reverse_string(s):\n    return s[::-1]\n```"
+WRONG = "```python\ndef reverse_string(s):\n    return s\n```"
+
+
+def run(tmp_path, tiny_model_dir, script, budget=12, batch=4, **config):
+    problem, verifier = load_checked(PROBLEMS / "reverse-string.json")
+    cfg = SolveConfig(budget=budget, batch=batch, model=str(tiny_model_dir), train=TrainConfig(), **config)
+    sampler = ScriptedSampler(script)
+    engine = load_engine(cfg, sampler=sampler)
+    sampler.tokenize = lambda text: engine.policy.tokenizer(text, add_special_tokens=False).input_ids
+    log = start_log(tmp_path / "run", problem, cfg)
+    return solve(problem, verifier, cfg, log, engine=engine), log, sampler
+
+
+def test_stops_at_first_pass_with_the_global_index(tmp_path, tiny_model_dir):
+    script = [WRONG] * 6 + [RIGHT] + [WRONG] * 5
+    summary, log, sampler = run(tmp_path, tiny_model_dir, script)
+    assert summary["solved"] and summary["attempts_to_solve"] == 7
+    assert summary["attempts"] == 8 and summary["rounds"] == 2  # the whole second batch was generated
+    assert sampler.synced_versions == [1]  # one update between round 1 and round 2
+    rounds = log.rounds()
+    assert len(rounds) == 1 and rounds[0]["active_attempts"] == 4 and rounds[0]["loss"] > 0
+    records = log.attempts()
+    assert [r["index"] for r in records] == list(range(1, 9))
+    assert [r["policy_version"] for r in records] == [0] * 4 + [1] * 4
+    info = json.loads((log.dir / "run.json").read_text())
+    assert info["status"] == "solved" and info["result"]["attempts_to_solve"] == 7
+    assert (log.dir / "solution.txt").read_text() == RIGHT
+    assert (log.dir / "adapter" / "adapter_model.safetensors").exists()
+
+
+def test_budget_spent_unsolved(tmp_path, tiny_model_dir):
+    summary, log, sampler = run(tmp_path, tiny_model_dir, [WRONG], budget=10, batch=4)
+    assert not summary["solved"] and summary["attempts"] == 10 and summary["rounds"] == 3
+    assert len(log.rounds()) == 2  # no update after the last round: the budget is spent
+    assert json.loads((log.dir / "run.json").read_text())["status"] == "unsolved"
+    feedback = log.attempts()[0]["verdict"]["feedback"]
+    assert feedback.startswith("Wrong Answer")
+
+
+def test_confirm_reports_pass_rate(tmp_path, tiny_model_dir):
+    script = [RIGHT, WRONG, WRONG, WRONG, RIGHT, WRONG, RIGHT, WRONG]
+    summary, log, _ = run(tmp_path, tiny_model_dir, script, confirm=4)
+    assert summary["attempts_to_solve"] == 1
+    assert summary["confirm"] == {"samples": 4, "passes": 2, "pass_rate": 0.5}
+    phases = [r["phase"] for r in log.attempts()]
+    assert phases.count("confirm") == 4
+
+
+def test_truncated_attempt_feedback(tmp_path, tiny_model_dir):
+    long_wrong = WRONG + "\nand then " * 400
+    summary, log, _ = run(tmp_path, tiny_model_dir, [long_wrong], budget=4, batch=4)
+    record = log.attempts()[0]
+    assert record["finish_reason"] == "length"
+    assert record["verdict"]["feedback"].startswith("Truncated Attempt")
