@@ -86,3 +86,19 @@ def multiturn_messages(problem: Problem, past_feedback: list[str], max_tokens: i
 def _cap(text: str, limit: int) -> str:
     marker = "\n... (feedback truncated)"
     return text if len(text) <= limit else text[: max(0, limit - len(marker))] + marker
+
+
+def multiturn_chat_messages(problem: Problem, turns: list[tuple[str, str]], max_tokens: int,
+                            count_tokens: Callable[[str], int]) -> list[dict[str, str]]:
+    """The chat variant of the multi-turn baseline: real (attempt, feedback) turns, each
+    feedback followed by the instruction; oldest turns dropped past `max_tokens`. The
+    paper found this variant worse than the feedback-only prompt (METHOD.md §5)."""
+    kept = list(turns)
+    while True:
+        messages = _replace_user(problem, problem.prompt)
+        for attempt, feedback in kept:
+            messages += [{"role": "assistant", "content": attempt},
+                         {"role": "user", "content": f"{FEEDBACK_HEADER}\n{feedback}\n\n{INSTRUCTION}"}]
+        if not kept or count_tokens("".join(m["content"] for m in messages)) <= max_tokens:
+            return messages
+        kept = kept[1:]

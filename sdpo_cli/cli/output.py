@@ -12,31 +12,32 @@ from rich.console import Console
 SCHEMA_VERSION = 1
 
 
-def _reserve_stdout():
+# Progress, tables and messages go to stderr; reports and JSON to stdout.
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True)
+_STDOUT = {"file": sys.stdout}
+
+
+def protect_stdout() -> None:
     """Keep the real stdout for our own output and point file descriptor 1 at stderr, so
     that libraries and the processes they spawn (vLLM logs to stdout) cannot break the
-    one-JSON-document contract of `--json`."""
+    one-JSON-document contract of `--json`. Called by commands that load models."""
     try:
         saved = os.dup(1)
         os.dup2(2, 1)
     except OSError:
-        return sys.stdout
-    return os.fdopen(saved, "w", buffering=1, encoding="utf-8")
-
-
-REAL_STDOUT = _reserve_stdout()
-# Progress, tables and messages go to stderr; reports and JSON to the real stdout.
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-out = Console(file=REAL_STDOUT, highlight=False, soft_wrap=True)
+        return
+    _STDOUT["file"] = os.fdopen(saved, "w", buffering=1, encoding="utf-8")
+    out.file = _STDOUT["file"]
 
 
 def emit_json(kind: str, payload: dict[str, Any]) -> None:
     """Print exactly one JSON document with its schema version on stdout."""
     document = {"schema_version": SCHEMA_VERSION, "kind": kind, **payload}
-    REAL_STDOUT.write(json.dumps(document, indent=2, default=str) + "\n")
-    REAL_STDOUT.flush()
+    _STDOUT["file"].write(json.dumps(document, indent=2, default=str) + "\n")
+    _STDOUT["file"].flush()
 
 
 def print_out(text: str) -> None:
-    REAL_STDOUT.write(text + "\n")
-    REAL_STDOUT.flush()
+    _STDOUT["file"].write(text + "\n")
+    _STDOUT["file"].flush()

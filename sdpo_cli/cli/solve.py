@@ -13,7 +13,7 @@ from typing import Optional
 import typer
 
 from ..errors import EXIT_OK, EXIT_UNSOLVED, UsageError
-from .output import emit_json, err, print_out
+from .output import emit_json, err, print_out, protect_stdout
 
 
 def register(app: typer.Typer) -> None:
@@ -47,6 +47,7 @@ def solve(
     json_output: bool = typer.Option(False, "--json", help="Print one JSON document on stdout."),
 ) -> None:
     """Sample, verify and learn on ONE problem until a verified solution or the budget."""
+    protect_stdout()
     from ..config import TEACHERS, SamplingConfig, SolveConfig, TrainConfig
     from ..methods.solve_run import FINISHED, solve as run_solve, start_log
     from ..runlog import RunLog

@@ -107,6 +107,22 @@ def sample_and_verify(sampler, verifier: Verifier, prompt_ids: list[int], n: int
     return attempts
 
 
+def round_seed(seed: int, round_no: int, part: int = 0) -> int:
+    """Sampling seed of a round (and of a refill after resume), stable across runs."""
+    return (seed * 1_000_003 + round_no * 101 + part) % (2 ** 31)
+
+
+@dataclass
+class SearchResult:
+    solved: bool
+    attempts_to_solve: int | None
+    attempts_used: int
+    rounds: int
+    solution: str | None
+    tally: Tally
+    round_metrics: list[dict[str, Any]] = field(default_factory=list)
+
+
 def first_success(attempts: list[Attempt]) -> Attempt | None:
     passing = [a for a in attempts if a.passed]
     return min(passing, key=lambda a: a.index) if passing else None

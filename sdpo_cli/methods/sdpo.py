@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import torch
@@ -23,26 +22,9 @@ from ..runlog import RunLog
 from ..train.policy import Policy
 from ..train.update import Example, make_optimizer, sdpo_update
 from ..verifiers.base import Verifier
-from .attempts import Attempt, Tally, first_success, sample_and_verify
+from .attempts import Attempt, SearchResult, Tally, first_success, round_seed, sample_and_verify
 
 ProgressFn = Callable[[dict[str, Any]], None]
-
-
-def round_seed(seed: int, round_no: int, part: int = 0) -> int:
-    """Sampling seed of a round (and of a refill after resume), stable across runs."""
-    return (seed * 1_000_003 + round_no * 101 + part) % (2 ** 31)
-
-
-@dataclass
-class SearchResult:
-    solved: bool
-    attempts_to_solve: int | None
-    attempts_used: int
-    rounds: int
-    solution: str | None
-    tally: Tally
-    round_metrics: list[dict[str, Any]] = field(default_factory=list)
-    confirm: dict[str, Any] | None = None
 
 
 def build_examples(policy: Policy, problem: Problem, attempts: list[Attempt], config: SolveConfig
@@ -134,14 +116,15 @@ class SdpoSearch:
         examples = build_examples(self.policy, self.problem, attempts, self.config)
         metrics = sdpo_update(self.policy, self.optimizer, examples)
         self.tally.train_s += time.monotonic() - start
-        self.tally.tokens_processed += sum(len(e.student_prompt) + len(e.teacher_prompt or []) +
-                                           2 * len(e.response) for e in examples if e.teacher_prompt)
+        train_tokens = sum(len(e.student_prompt) + len(e.teacher_prompt) + 2 * len(e.response)
+                           for e in examples if e.teacher_prompt)
+        self.tally.tokens_processed += train_tokens
         sync_start = time.monotonic()
         sync = self.sampler.sync(self.policy) or {}
         self.tally.sync_s += time.monotonic() - sync_start
         self.trained_round = round_no
         record = {"round": round_no, "policy_version": self.policy.version, **metrics, **sync,
-                  "train_s": round(time.monotonic() - start, 3)}
+                  "train_s": round(time.monotonic() - start, 3), "tokens_processed": train_tokens}
         self.round_metrics.append(record)
         if self.log:
             self.log.append_round(record)

@@ -109,6 +109,20 @@ class Policy:
             return initial
         return torch.lerp(initial.float(), self.response_logits(batch).float(), rate)
 
+    @torch.no_grad()
+    def reset(self, seed: int) -> None:
+        """Fresh adapters (LoRA A random under `seed`, B zero: the initial model) and
+        teacher, for the next independent job on an already loaded model."""
+        from peft.tuners.lora import LoraLayer
+
+        torch.manual_seed(seed)
+        for module in self.model.modules():
+            if isinstance(module, LoraLayer) and STUDENT in module.lora_A:
+                module.reset_lora_parameters(STUDENT, True)
+        if self.config.teacher == "ema":
+            self._copy_adapter(STUDENT, TEACHER)
+        self.version = 0
+
     # -- parameters ---------------------------------------------------------------
     def trainable_parameters(self) -> list[torch.nn.Parameter]:
         return [p for n, p in self.model.named_parameters() if f".{STUDENT}." in n and "lora_" in n]

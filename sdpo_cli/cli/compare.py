@@ -1,0 +1,120 @@
+"""`sdpo compare`: the same problems with SDPO and the baselines over several seeds;
+discovery@k curves, attempts to solve, intervals, a markdown report and a plot."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..errors import EXIT_OK, UsageError
+from .output import emit_json, err, protect_stdout
+
+
+def register(app: typer.Typer) -> None:
+    app.command("compare")(compare)
+
+
+def compare(
+    problems: list[Path] = typer.Argument(..., metavar="PROBLEM_OR_DIR...", help="Problem files or directories."),
+    methods: str = typer.Option("sdpo", help="Methods under test, comma-separated."),
+    baselines: str = typer.Option("bestofk,multiturn", help="Baselines: bestofk, multiturn, multiturn-chat."),
+    budget: int = typer.Option(32, help="Attempts per run."),
+    seeds: int = typer.Option(3, help="Independent runs of each sequential method."),
+    pool: int = typer.Option(0, help="Best-of-k pool size (default: the budget); must be >= budget."),
+    batch: int = typer.Option(8, help="Attempts per round (all methods)."),
+    context_tokens: int = typer.Option(2048, help="Multi-turn prompt budget; oldest feedback dropped past it."),
+    model: str = typer.Option("smollm2-135m", help="Embedded model name, local folder or hub id."),
+    backend: str = typer.Option("auto", help="Sampler: auto, vllm, hf."),
+    temperature: float = typer.Option(1.0, help="Sampling temperature (all methods)."),
+    max_new_tokens: int = typer.Option(384, help="Longest attempt in tokens."),
+    lr: float = typer.Option(1e-4, "--lr", help="SDPO learning rate (LoRA)."),
+    workers: int = typer.Option(1, help="Worker processes, each with its own model (1 on a 2-core machine)."),
+    ray: Optional[str] = typer.Option(None, "--ray", help="Run the jobs on Ray: 'local' or a cluster address."),
+    out: Path = typer.Option(Path("compare-out"), help="Output directory (resumable)."),
+    json_output: bool = typer.Option(False, "--json", help="Print one JSON document."),
+) -> None:
+    """Compare SDPO against best-of-k and multi-turn on the same problems and budget."""
+    protect_stdout()
+    from ..compare.jobs import METHODS, plan
+    from ..config import SamplingConfig, SolveConfig, TrainConfig
+    from ..verifiers.registry import load_checked
+    from .check import expand
+
+    chosen = [m for m in (methods + "," + baselines).split(",") if m.strip()]
+    unknown = [m for m in chosen if m not in METHODS]
+    if unknown:
+        raise UsageError(f"unknown method {unknown[0]!r}", hint=f"use {', '.join(METHODS)}")
+    if budget < 1 or seeds < 1 or batch < 1 or workers < 1:
+        raise UsageError("--budget, --seeds, --batch and --workers must be positive")
+    pool = pool or budget
+    if pool < budget:
+        raise UsageError(f"--pool {pool} is smaller than --budget {budget}",
+                         hint="pass@k needs a pool of at least k samples")
+    files = expand(problems)
+    if not files:
+        raise UsageError("no problem files found", ", ".join(map(str, problems)))
+    loaded = [load_checked(path)[0] for path in files]  # validate all before any model loads
+    base = SolveConfig(budget=budget, batch=batch, model=model, backend=backend,
+                       sampling=SamplingConfig(temperature=temperature, max_new_tokens=max_new_tokens),
+                       train=TrainConfig(learning_rate=lr))
+    jobs = plan([(str(p.path), p.id) for p in loaded], list(dict.fromkeys(chosen)), seeds, base, pool,
+                context_tokens)
+    settings = {"budget": budget, "seeds": seeds, "pool": pool, "batch": batch, "model": model,
+                "backend": backend, "methods": list(dict.fromkeys(chosen)), "temperature": temperature,
+                "max_new_tokens": max_new_tokens, "lr": lr, "context_tokens": context_tokens,
+                "jobs": [j.to_json() for j in jobs]}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "compare.json").write_text(json.dumps(settings, indent=1))
+    err.print(f"{len(jobs)} jobs ({len(loaded)} problems x {', '.join(settings['methods'])}); output: {out}")
+    if ray is not None:
+        from ..compare.on_ray import run_on_ray
+
+        run_on_ray(jobs, out, ray, progress=show_jobs)
+    else:
+        from ..compare.local import run_local
+
+        run_local(jobs, out, workers=workers, progress=show_jobs)
+    render(out, json_output)
+
+
+def show_jobs(info: dict) -> None:
+    line = f"jobs: {info['done']}/{info['total']} done, {info['running']} running, {info['queued']} queued"
+    if info.get("failed"):
+        line += f", {info['failed']} failed"
+    if info.get("job"):
+        line += f" ({info['job']})"
+    err.print(line, markup=False)
+
+
+def render(out: Path, json_output: bool) -> None:
+    """Analyse the jobs' logs in `out` and print/write every report."""
+    from rich.table import Table
+
+    from ..compare.analysis import analyse, load_runs
+    from ..compare.report import HEADER, rows, write_all
+    from .output import out as stdout
+
+    settings_path = out / "compare.json"
+    if not settings_path.exists():
+        raise UsageError("not a compare output directory (no compare.json)", str(out))
+    settings = json.loads(settings_path.read_text())
+    runs = load_runs(out)
+    if not runs:
+        raise UsageError("no finished jobs to report yet", str(out), "run or resume `sdpo compare`")
+    analysis = analyse(runs)
+    files = write_all(analysis, {k: v for k, v in settings.items() if k != "jobs"}, out)
+    if json_output:
+        emit_json("compare", {"settings": {k: v for k, v in settings.items() if k != "jobs"},
+                              "files": files, **analysis})
+    else:
+        table = Table(title=f"sdpo compare (budget {settings['budget']}, {settings['seeds']} seeds)")
+        for column in HEADER:
+            table.add_column(column)
+        for row in rows(analysis):
+            table.add_row(*row)
+        stdout.print(table)
+        err.print(f"report: {files['markdown']}" + (f", plot: {files['plot']}" if "plot" in files else ""))
+    raise typer.Exit(EXIT_OK)

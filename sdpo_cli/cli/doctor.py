@@ -1,0 +1,45 @@
+"""`sdpo doctor`: one table of what this machine offers sdpo (see diagnostics.py)."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from ..errors import EXIT_ENVIRONMENT, EXIT_OK
+from .output import emit_json, out
+
+
+def register(app: typer.Typer) -> None:
+    app.command("doctor")(doctor)
+
+
+def doctor(
+    prepare: bool = typer.Option(False, "--prepare", help="Also convert and cache the embedded model now."),
+    json_output: bool = typer.Option(False, "--json", help="Print one JSON document."),
+) -> None:
+    """Check Python, torch, backends, the embedded model and the sandbox."""
+    from ..diagnostics import diagnose
+
+    if prepare:
+        from ..models import resolve_model
+
+        resolve_model()
+    report = diagnose()
+    if json_output:
+        emit_json("doctor", report)
+    else:
+        table = Table(title="sdpo doctor", show_header=False)
+        table.add_column("what")
+        table.add_column("status")
+        mark = lambda ok: "[green]ok[/green]" if ok else "[red]missing[/red]"  # noqa: E731
+        table.add_row("python", report["python"])
+        table.add_row("torch / device", f"{report['torch']} / {report['device']}")
+        for name, status in report["backends"].items():
+            table.add_row(f"backend {name}", f"{mark(status['ok'])} {status['detail']}")
+        table.add_row("default backend", report["default_backend"])
+        model = report["model"]
+        table.add_row(f"model {model['name']}", f"{mark(model['gguf'] is not None)} "
+                      f"{'cached at ' + model['cache_path'] if model['cached'] else 'not cached yet (first run converts it, ~25 s)'}")
+        table.add_row("sandbox", f"{report['sandbox']['mode']}: {', '.join(report['sandbox']['protections'])}")
+        out.print(table)
+    raise typer.Exit(EXIT_OK if report["ok"] else EXIT_ENVIRONMENT)

@@ -1,0 +1,21 @@
+"""`sdpo report DIR`: re-render a compare's tables, JSON, markdown and plots from its logs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report")(report)
+
+
+def report(
+    directory: Path = typer.Argument(..., metavar="DIR", help="Output directory of `sdpo compare`."),
+    json_output: bool = typer.Option(False, "--json", help="Print one JSON document."),
+) -> None:
+    """Re-render the reports of a compare without recomputing any job."""
+    from .compare import render
+
+    render(directory, json_output)

@@ -1,0 +1,60 @@
+"""What `sdpo doctor` reports, as data: Python, torch and device, which backends import,
+the embedded model (installed, cached), and what the sandbox enforces here."""
+
+from __future__ import annotations
+
+import importlib.util
+import platform
+from typing import Any
+
+
+def _module_version(name: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    for dist in (name, f"{name}-cpu"):
+        try:
+            return version(dist)
+        except PackageNotFoundError:
+            continue
+    return None
+
+
+def backend_status() -> dict[str, dict[str, Any]]:
+    """Import each backend for real (an installed but broken vLLM shows as failing)."""
+    status = {}
+    for name, module in (("hf", "transformers"), ("vllm", "vllm")):
+        if importlib.util.find_spec(module) is None:
+            status[name] = {"ok": False, "detail": "not installed"}
+            continue
+        try:
+            __import__(module)
+            status[name] = {"ok": True, "detail": _module_version(module) or "installed"}
+        except Exception as exc:  # report, don't crash: this is a diagnosis
+            status[name] = {"ok": False, "detail": f"import fails: {type(exc).__name__}: {str(exc)[:120]}"}
+    return status
+
+
+def diagnose() -> dict[str, Any]:
+    from .backends.registry import resolve_backend
+    from .models import DEFAULT_MODEL, cached_embedded, embedded_gguf
+    from .verifiers.sandbox import PROTECTIONS, isolation
+
+    report: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform()}
+    try:
+        import torch
+
+        report["torch"] = torch.__version__
+        report["device"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
+        report["threads"] = torch.get_num_threads()
+    except ImportError:
+        report["torch"], report["device"] = None, None
+    report["backends"] = backend_status()
+    report["default_backend"] = resolve_backend("auto")
+    gguf = embedded_gguf()
+    cached = cached_embedded()
+    report["model"] = {"name": DEFAULT_MODEL, "gguf": str(gguf) if gguf else None,
+                       "cached": (cached / "model.safetensors").exists(), "cache_path": str(cached)}
+    mode = isolation()
+    report["sandbox"] = {"mode": mode, "protections": PROTECTIONS[mode]}
+    report["ok"] = bool(report["torch"]) and gguf is not None and report["backends"]["hf"]["ok"]
+    return report

@@ -1,0 +1,66 @@
+"""Multi-turn baseline (METHOD.md §5): no training; the model is re-prompted with the
+verifier feedback of its earlier attempts.
+
+Rounds have the same batch size as SDPO's, so both spend attempts at the same pace: a
+round samples `batch` attempts from one prompt, then the round's distinct feedback
+strings join the history (oldest dropped past `context_tokens`).
+- variant "feedback" (default, the paper's): one user message with the question, ALL
+  past feedback strings and the closing instruction.
+- variant "chat": real (attempt, feedback) turns; from each round the best-scoring
+  attempt (first on ties) and its feedback form one turn.
+"""
+
+from __future__ import annotations
+
+from ..config import SolveConfig
+from ..problem import Problem
+from ..reprompt import multiturn_chat_messages, multiturn_messages
+from ..runlog import RunLog
+from ..verifiers.base import Verifier
+from .attempts import SearchResult, Tally, first_success, round_seed, sample_and_verify
+
+VARIANTS = ("feedback", "chat")
+
+
+class MultiTurnSearch:
+    name = "multiturn"
+
+    def __init__(self, problem: Problem, verifier: Verifier, policy, sampler, config: SolveConfig,
+                 log: RunLog | None = None, progress=None, variant: str = "feedback",
+                 context_tokens: int = 2048):
+        if variant not in VARIANTS:
+            raise ValueError(variant)
+        self.problem, self.verifier, self.policy, self.sampler = problem, verifier, policy, sampler
+        self.config, self.log, self.progress = config, log, progress or (lambda info: None)
+        self.variant, self.context_tokens = variant, context_tokens
+        self.tally = Tally()
+
+    def messages(self, history: list) -> list[dict[str, str]]:
+        count = self.policy.count_tokens
+        if self.variant == "chat":
+            return multiturn_chat_messages(self.problem, history, self.context_tokens, count)
+        return multiturn_messages(self.problem, history, self.context_tokens, count)
+
+    def run(self) -> SearchResult:
+        history: list = []
+        used, round_no = 0, 0
+        while used < self.config.budget:
+            round_no += 1
+            size = min(self.config.batch, self.config.budget - used)
+            prompt_ids = self.policy.chat_ids(self.messages(history))
+            attempts = sample_and_verify(self.sampler, self.verifier, prompt_ids, size, self.config.sampling,
+                                         round_seed(self.config.seed, round_no), used + 1, round_no, 0,
+                                         self.log, self.tally, parallel=self.problem.limits.parallel)
+            used += size
+            winner = first_success(attempts)
+            self.progress({"round": round_no, "used": used, "budget": self.config.budget,
+                           "passes": sum(a.passed for a in attempts)})
+            if winner is not None:
+                return SearchResult(True, winner.index, used, round_no, winner.completion.text, self.tally)
+            if self.variant == "chat":
+                best = max(attempts, key=lambda a: a.verdict.score)
+                history.append((best.completion.text, best.verdict.feedback))
+            else:
+                for feedback in dict.fromkeys(a.verdict.feedback for a in attempts):
+                    history.append(feedback)
+        return SearchResult(False, None, used, round_no, None, self.tally)

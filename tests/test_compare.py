@@ -1,0 +1,98 @@
+"""`sdpo compare` end to end on the scripted backend (tiny model for the SDPO updates):
+jobs, resume without redoing finished jobs, analysis and reports; plus `sdpo report`."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from sdpo_cli.backends.scripted import ScriptedSampler
+from sdpo_cli.compare.analysis import analyse, load_runs
+from sdpo_cli.compare.jobs import pending, plan
+from sdpo_cli.compare.local import run_local
+from sdpo_cli.compare.report import write_all
+from sdpo_cli.config import SamplingConfig, SolveConfig
+from sdpo_cli import metrics as M
+
+from conftest import PROBLEMS, ROOT
+
+RIGHT = "```python\ndef reverse_string(s):\n    return s[::-1]\n```"
+WRONG = "```python\ndef reverse_string(s):\n    return s\n```"
+
+
+def script(call: int) -> str:
+    return RIGHT if call % 7 == 6 else WRONG  # every 7th attempt passes
+
+
+@pytest.fixture
+def compare_out(tmp_path, tiny_model_dir):
+    base = SolveConfig(budget=8, batch=4, model=str(tiny_model_dir), sampling=SamplingConfig(max_new_tokens=64))
+    problem = str(PROBLEMS / "reverse-string.json")
+    jobs = plan([(problem, "reverse-string")], ["sdpo", "bestofk", "multiturn"], seeds=2, base=base,
+                pool=12, context_tokens=512)
+    out = tmp_path / "cmp"
+    (out).mkdir()
+    (out / "compare.json").write_text(json.dumps({"budget": 8, "seeds": 2, "batch": 4, "model": "tiny",
+                                                  "backend": "scripted", "jobs": [j.to_json() for j in jobs]}))
+    return jobs, out
+
+
+def test_compare_jobs_analysis_and_resume(compare_out, tiny_model_dir):
+    jobs, out = compare_out
+    assert [j.key for j in jobs] == ["reverse-string__sdpo__s0", "reverse-string__sdpo__s1",
+                                     "reverse-string__bestofk__s0", "reverse-string__multiturn__s0",
+                                     "reverse-string__multiturn__s1"]
+    sampler = ScriptedSampler(script)
+    seen = []
+    assert run_local(jobs, out, sampler=sampler, progress=seen.append) == 5
+    assert seen[-1]["done"] == 5 and seen[0]["queued"] == 5
+    runs = {(r["method"], r["seed"]): r for r in load_runs(out)}
+    # the scripted sampler continues across jobs: calls 0-6 -> sdpo s0 solves at 7 (round 2, 8 generated)
+    assert runs[("sdpo", 0)]["attempts_to_solve"] == 7 and runs[("sdpo", 0)]["attempts"] == 8
+    # calls 8-15: the pass at call 13 is attempt 6 of sdpo s1
+    assert runs[("sdpo", 1)]["attempts_to_solve"] == 6
+    # best-of-k pool: calls 16-27 (12 samples) hold passes at 20 and 27
+    pool = runs[("bestofk", 0)]
+    assert pool["attempts"] == 12 and pool["passes"] == 2
+    analysis = analyse(load_runs(out))
+    stats = analysis["problems"]["reverse-string"]["methods"]
+    assert stats["bestofk"]["curve"] == pytest.approx(M.pass_curve(12, 2, 8))
+    assert stats["sdpo"]["curve"] == pytest.approx(M.discovery_curve([7, 6], 8))
+    assert stats["sdpo"]["mean_attempts"] == pytest.approx(6.5)
+    assert set(stats["sdpo"]["ratio_vs"]) == {"bestofk", "multiturn"}
+    assert set(stats["sdpo"]["cost_curves"]) == {"tokens_generated", "tokens_processed", "seconds"}
+    # resume: nothing left to do, nothing redone
+    assert pending(out, jobs) == [] and run_local(jobs, out, sampler=sampler) == 0
+    files = write_all(analysis, {"budget": 8}, out)
+    assert (out / "report.md").read_text().count("| reverse-string |") == 3
+    assert "plot" in files and (out / "discovery.png").stat().st_size > 1000
+
+
+def test_half_finished_job_is_redone(compare_out):
+    jobs, out = compare_out
+    broken = out / "jobs" / jobs[0].key
+    broken.mkdir(parents=True)
+    (broken / "run.json").write_text(json.dumps({"status": "started"}))
+    assert [j.key for j in pending(out, jobs)] == [j.key for j in jobs]
+    assert not broken.exists()
+
+
+def test_report_command_rerenders_from_logs(compare_out):
+    jobs, out = compare_out
+    run_local(jobs, out, sampler=ScriptedSampler(script))
+    result = subprocess.run([sys.executable, "-m", "sdpo_cli", "report", str(out), "--json"],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["kind"] == "compare" and doc["problems"]["reverse-string"]["budget"] == 8
+    assert doc["aggregate"]["sdpo"]["problems"] == 1
+
+
+def test_compare_rejects_pool_below_budget_and_unknown_method():
+    result = subprocess.run([sys.executable, "-m", "sdpo_cli", "compare", str(PROBLEMS), "--budget", "8",
+                             "--pool", "4"], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 2 and "--pool 4 is smaller than --budget 8" in result.stderr
+    result = subprocess.run([sys.executable, "-m", "sdpo_cli", "compare", str(PROBLEMS), "--baselines", "magic"],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 2 and "unknown method 'magic'" in result.stderr
