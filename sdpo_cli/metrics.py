@@ -119,5 +119,12 @@ def cost_curve(costs: list[float], events: list[bool], grid: list[float]) -> lis
     return [1.0 - s for s in kaplan_meier(costs, events, grid)]
 
 
-def finite(value: float) -> float | None:
-    return None if value is None or math.isnan(value) or math.isinf(value) else value
+def wilson(successes: int, n: int, z: float = 1.645) -> Interval:
+    """Wilson score interval of a binomial proportion (z = 1.645: 90%)."""
+    if n == 0:
+        return Interval(None, None)
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return Interval(max(0.0, centre - half), min(1.0, centre + half))
+

@@ -48,6 +48,11 @@ def teacher_messages(problem: Problem, feedback: str | None, demonstration: str 
     return _replace_user(problem, "\n\n".join(parts + [INSTRUCTION]))
 
 
+def control_messages(problem: Problem) -> list[dict[str, str]]:
+    """The teacher's reprompt with the feedback removed (the probe's control)."""
+    return _replace_user(problem, f"{problem.prompt}\n\n{INSTRUCTION}")
+
+
 def fit_teacher_messages(problem: Problem, feedback: str | None, demonstration: str | None,
                          max_feedback_chars: int, max_tokens: int,
                          count_tokens: Callable[[str], int]) -> list[dict[str, str]] | None:

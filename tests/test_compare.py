@@ -21,7 +21,7 @@ RIGHT = "```python\ndef reverse_string(s):\n    return s[::-1]\n```"
 WRONG = "```python\ndef reverse_string(s):\n    return s\n```"
 
 
-def script(call: int) -> str:
+def script(call: int, prompt_ids) -> str:
     return RIGHT if call % 7 == 6 else WRONG  # every 7th attempt passes
 
 

@@ -33,6 +33,9 @@ class Sampler(Protocol):
     def sample(self, prompt_ids: list[int], n: int, params: SamplingConfig, seed: int) -> list[Completion]:
         """N attempts continuing the prompt (token ids, chat template applied)."""
 
+    def sample_each(self, prompts: list[list[int]], params: SamplingConfig, seed: int) -> list[Completion]:
+        """One attempt per prompt, batched (the prompts may differ in length)."""
+
     def sync(self, policy: Any) -> dict[str, float] | None:
         """Serve the policy's current weights; return sync metrics (seconds, parity)."""
 

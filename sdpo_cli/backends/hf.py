@@ -22,14 +22,22 @@ class HFSampler:
     def from_policy(cls, policy, model_path: str, seed: int, parity_ids: list[int] | None) -> "HFSampler":
         return cls(policy)
 
-    @torch.no_grad()
     def sample(self, prompt_ids: list[int], n: int, params: SamplingConfig, seed: int) -> list[Completion]:
+        return self.sample_each([prompt_ids] * n, params, seed)
+
+    @torch.no_grad()
+    def sample_each(self, prompts: list[list[int]], params: SamplingConfig, seed: int) -> list[Completion]:
+        """Left-padded batch generation, one attempt per prompt."""
         model, tokenizer = self.policy.model, self.policy.tokenizer
         torch.manual_seed(seed)
-        inputs = torch.tensor([prompt_ids] * n, device=self.policy.device)
+        width = max(len(p) for p in prompts)
+        pad = self.policy.pad_id
+        inputs = torch.tensor([[pad] * (width - len(p)) + p for p in prompts], device=self.policy.device)
+        mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=self.policy.device)
+        n = len(prompts)
         greedy = params.temperature <= 0
         out = model.generate(
-            input_ids=inputs, attention_mask=torch.ones_like(inputs), do_sample=not greedy,
+            input_ids=inputs, attention_mask=mask, do_sample=not greedy,
             temperature=None if greedy else params.temperature, top_p=None if greedy else params.top_p,
             top_k=None if greedy else 0, max_new_tokens=params.max_new_tokens,
             output_logits=True, return_dict_in_generate=True,
@@ -47,7 +55,7 @@ class HFSampler:
                 cut, reason = len(ids), "length"
             ids = ids[:cut]
             text = tokenizer.decode(ids, skip_special_tokens=True)
-            completions.append(Completion(text, ids, logps[row, :cut].tolist(), reason, len(prompt_ids)))
+            completions.append(Completion(text, ids, logps[row, :cut].tolist(), reason, len(prompts[row])))
         return completions
 
     def sync(self, policy) -> dict[str, float] | None:

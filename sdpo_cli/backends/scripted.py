@@ -1,4 +1,5 @@
-"""Deterministic fake sampler for tests: completions from a list (cycled) or a function.
+"""Deterministic fake sampler for tests: completions from a list (cycled) or a function
+of (call index, prompt token ids).
 
 Text is tokenised with the given tokenizer function when one is set (so training code
 can consume the attempts), else each character becomes one token id. No torch.
@@ -15,7 +16,7 @@ from .base import Completion
 class ScriptedSampler:
     name = "scripted"
 
-    def __init__(self, script: Sequence[str] | Callable[[int], str],
+    def __init__(self, script: Sequence[str] | Callable[[int, list[int]], str],
                  tokenize: Callable[[str], list[int]] | None = None):
         self.script = script
         self.tokenize = tokenize or (lambda text: [ord(c) for c in text])
@@ -33,7 +34,7 @@ class ScriptedSampler:
         out = []
         for _ in range(n):
             if callable(self.script):
-                text = self.script(self.calls)
+                text = self.script(self.calls, prompt_ids)
             else:
                 text = self.script[self.calls % len(self.script)]
             self.calls += 1
@@ -41,6 +42,9 @@ class ScriptedSampler:
             truncated = len(self.tokenize(text)) > params.max_new_tokens
             out.append(Completion(text, ids, None, "length" if truncated else "stop", len(prompt_ids)))
         return out
+
+    def sample_each(self, prompts: list[list[int]], params: SamplingConfig, seed: int) -> list[Completion]:
+        return [self.sample(prompt, 1, params, seed)[0] for prompt in prompts]
 
     def sync(self, policy) -> dict[str, float] | None:
         self.synced_versions.append(getattr(policy, "version", 0))

@@ -64,18 +64,25 @@ class VLLMSampler:
         return cls(model_path, dtype=policy.config.dtype, seed=seed, parity_ids=parity_ids)
 
     def sample(self, prompt_ids: list[int], n: int, params: SamplingConfig, seed: int) -> list[Completion]:
+        return self._generate([prompt_ids], n, params, seed)
+
+    def sample_each(self, prompts: list[list[int]], params: SamplingConfig, seed: int) -> list[Completion]:
+        return self._generate(prompts, 1, params, seed)
+
+    def _generate(self, prompts: list[list[int]], n: int, params: SamplingConfig, seed: int) -> list[Completion]:
         from vllm import SamplingParams
 
         sampling = SamplingParams(n=n, temperature=params.temperature, top_p=params.top_p, top_k=0,
                                   max_tokens=params.max_new_tokens, logprobs=0, seed=seed)
-        result = self.llm.generate([{"prompt_token_ids": prompt_ids}], sampling, use_tqdm=False)[0]
+        results = self.llm.generate([{"prompt_token_ids": p} for p in prompts], sampling, use_tqdm=False)
         completions = []
-        for output in result.outputs:
-            ids = list(output.token_ids)
-            logprobs = [step[token].logprob for step, token in zip(output.logprobs, ids)]
-            completions.append(Completion(output.text, ids, logprobs,
-                                          "length" if output.finish_reason == "length" else "stop",
-                                          len(prompt_ids)))
+        for prompt, result in zip(prompts, results):
+            for output in result.outputs:
+                ids = list(output.token_ids)
+                logprobs = [step[token].logprob for step, token in zip(output.logprobs, ids)]
+                completions.append(Completion(output.text, ids, logprobs,
+                                              "length" if output.finish_reason == "length" else "stop",
+                                              len(prompt)))
         return completions
 
     def prompt_logprobs(self, ids: list[int]) -> torch.Tensor:

@@ -14,11 +14,11 @@ import traceback
 import typer
 
 from ..errors import EXIT_INTERNAL, EXIT_INTERRUPTED, SdpoError
-from . import check, compare, doctor, report, solve, verify
+from . import check, compare, doctor, probe, report, solve, verify
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Test-time discovery on one hard, checkable problem with self-distillation (SDPO).")
-for module in (solve, compare, report, verify, check, doctor):
+for module in (solve, compare, report, probe, verify, check, doctor):
     module.register(app)
 
 DEBUG = {"on": False}

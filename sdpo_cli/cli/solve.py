@@ -39,6 +39,8 @@ def solve(
     lora_alpha: int = typer.Option(32, help="LoRA alpha (scale = alpha / rank)."),
     lora_targets: str = typer.Option("all-linear", help="Comma-separated module names, or all-linear."),
     confirm: int = typer.Option(0, help="After a discovery, sample N more and report the pass rate."),
+    method: str = typer.Option("sdpo", help="sdpo, or auto: probe first, then the recommended method."),
+    probe_samples: int = typer.Option(8, help="With --method auto: the probe's student samples."),
     out: Optional[Path] = typer.Option(None, help="Run directory (default: runs/<problem>-<time>)."),
     resume: Optional[Path] = typer.Option(None, help="Continue the run in this directory."),
     prompt: Optional[str] = typer.Option(None, help="Inline problem: the question text."),
@@ -65,6 +67,8 @@ def solve(
         verifier = build_verifier(problem)
         err.print(f"resuming {resume} ({len(log.attempts())} attempts logged)")
     else:
+        if method not in ("sdpo", "auto"):
+            raise UsageError(f"--method {method!r} is not one of sdpo, auto")
         if teacher not in TEACHERS:
             raise UsageError(f"--teacher {teacher!r} is not one of {', '.join(TEACHERS)}")
         for name, value, ok in (("--budget", budget, budget > 0), ("--batch", batch, batch > 0),
@@ -84,9 +88,11 @@ def solve(
                               learning_rate=lr, lora_rank=lora_rank, lora_alpha=lora_alpha,
                               lora_targets=targets, seed=seed))
         directory = out or Path("runs") / f"{problem.id}-{time.strftime('%Y%m%d-%H%M%S')}"
-        log = start_log(directory, problem, config)
+        log = start_log(directory, problem, config, method=method)
+        log.update(probe_samples=probe_samples)
         err.print(f"run directory: {log.dir}")
-    summary = run_solve(problem, verifier, config, log, progress=_progress, resume=resume is not None)
+    summary = run_solve(problem, verifier, config, log, progress=_progress, resume=resume is not None,
+                        method=log.info.get("method", "sdpo"), probe_samples=log.info.get("probe_samples", 8))
     _finish(summary, json_output)
 
 

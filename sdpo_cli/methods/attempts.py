@@ -78,13 +78,29 @@ class Tally:
 def sample_and_verify(sampler, verifier: Verifier, prompt_ids: list[int], n: int, params: SamplingConfig,
                       seed: int, first_index: int, round_no: int, policy_version: int, log: RunLog | None,
                       tally: Tally, phase: str = "search", parallel: int = 2) -> list[Attempt]:
-    """Generate n attempts, verify them (bounded parallelism), append each to the log as
-    soon as it is judged; returns them in index order."""
+    """Generate n attempts from one prompt, verify them (bounded parallelism), append each
+    to the log as soon as it is judged; returns them in index order."""
     start = time.monotonic()
     completions = sampler.sample(prompt_ids, n, params, seed) if n else []
-    generated = time.monotonic() - start
+    return verify_and_log(completions, time.monotonic() - start, verifier, first_index, round_no,
+                          policy_version, log, tally, phase, parallel)
+
+
+def sample_each_and_verify(sampler, verifier: Verifier, prompts: list[list[int]], params: SamplingConfig,
+                           seed: int, first_index: int, round_no: int, policy_version: int,
+                           log: RunLog | None, tally: Tally, phase: str, parallel: int = 2) -> list[Attempt]:
+    """One attempt per prompt, otherwise as sample_and_verify."""
+    start = time.monotonic()
+    completions = sampler.sample_each(prompts, params, seed) if prompts else []
+    return verify_and_log(completions, time.monotonic() - start, verifier, first_index, round_no,
+                          policy_version, log, tally, phase, parallel)
+
+
+def verify_and_log(completions: list[Completion], generated: float, verifier: Verifier, first_index: int,
+                   round_no: int, policy_version: int, log: RunLog | None, tally: Tally, phase: str,
+                   parallel: int) -> list[Attempt]:
     tally.generate_s += generated
-    share = generated / max(1, n)
+    share = generated / max(1, len(completions))
     attempts: list[Attempt] = []
     verify_start = time.monotonic()
 
@@ -121,6 +137,20 @@ class SearchResult:
     solution: str | None
     tally: Tally
     round_metrics: list[dict[str, Any]] = field(default_factory=list)
+
+
+def round_info(round_no: int, used: int, budget: int, attempts: list[Attempt], tally: Tally,
+               start: float) -> dict[str, Any]:
+    """What a progress display shows after a round."""
+    failures: dict[str, int] = {}
+    for a in attempts:
+        if not a.passed:
+            key = a.verdict.failure_type or "failed"
+            failures[key] = failures.get(key, 0) + 1
+    return {"round": round_no, "used": used, "budget": budget, "passes": sum(a.passed for a in attempts),
+            "best_score": max((a.verdict.score for a in attempts), default=0.0), "failures": failures,
+            "elapsed_s": time.monotonic() - start,
+            "tokens_per_s": tally.tokens_generated / max(1e-9, tally.generate_s)}
 
 
 def first_success(attempts: list[Attempt]) -> Attempt | None:

@@ -12,12 +12,14 @@ strings join the history (oldest dropped past `context_tokens`).
 
 from __future__ import annotations
 
+import time
+
 from ..config import SolveConfig
 from ..problem import Problem
 from ..reprompt import multiturn_chat_messages, multiturn_messages
 from ..runlog import RunLog
 from ..verifiers.base import Verifier
-from .attempts import SearchResult, Tally, first_success, round_seed, sample_and_verify
+from .attempts import SearchResult, Tally, first_success, round_info, round_seed, sample_and_verify
 
 VARIANTS = ("feedback", "chat")
 
@@ -27,13 +29,14 @@ class MultiTurnSearch:
 
     def __init__(self, problem: Problem, verifier: Verifier, policy, sampler, config: SolveConfig,
                  log: RunLog | None = None, progress=None, variant: str = "feedback",
-                 context_tokens: int = 2048):
+                 context_tokens: int = 2048, offset: int = 0):
         if variant not in VARIANTS:
             raise ValueError(variant)
         self.problem, self.verifier, self.policy, self.sampler = problem, verifier, policy, sampler
         self.config, self.log, self.progress = config, log, progress or (lambda info: None)
         self.variant, self.context_tokens = variant, context_tokens
         self.tally = Tally()
+        self.offset = offset  # attempts already spent (a probe's): counted in budget and indices
 
     def messages(self, history: list) -> list[dict[str, str]]:
         count = self.policy.count_tokens
@@ -43,7 +46,7 @@ class MultiTurnSearch:
 
     def run(self) -> SearchResult:
         history: list = []
-        used, round_no = 0, 0
+        used, round_no, start = self.offset, 0, time.monotonic()
         while used < self.config.budget:
             round_no += 1
             size = min(self.config.batch, self.config.budget - used)
@@ -53,8 +56,7 @@ class MultiTurnSearch:
                                          self.log, self.tally, parallel=self.problem.limits.parallel)
             used += size
             winner = first_success(attempts)
-            self.progress({"round": round_no, "used": used, "budget": self.config.budget,
-                           "passes": sum(a.passed for a in attempts)})
+            self.progress(round_info(round_no, used, self.config.budget, attempts, self.tally, start))
             if winner is not None:
                 return SearchResult(True, winner.index, used, round_no, winner.completion.text, self.tally)
             if self.variant == "chat":

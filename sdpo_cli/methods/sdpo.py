@@ -22,7 +22,7 @@ from ..runlog import RunLog
 from ..train.policy import Policy
 from ..train.update import Example, make_optimizer, sdpo_update
 from ..verifiers.base import Verifier
-from .attempts import Attempt, SearchResult, Tally, first_success, round_seed, sample_and_verify
+from .attempts import Attempt, SearchResult, Tally, first_success, round_info, round_seed, sample_and_verify
 
 ProgressFn = Callable[[dict[str, Any]], None]
 
@@ -47,8 +47,11 @@ class SdpoSearch:
     name = "sdpo"
 
     def __init__(self, problem: Problem, verifier: Verifier, policy: Policy, sampler, config: SolveConfig,
-                 log: RunLog | None = None, progress: ProgressFn | None = None):
+                 log: RunLog | None = None, progress: ProgressFn | None = None, offset: int = 0):
+        """`offset`: attempts already spent on this problem (a probe's), counted in the
+        budget and in the attempt indices."""
         self.problem, self.verifier, self.policy, self.sampler = problem, verifier, policy, sampler
+        self.offset = offset
         self.config, self.log, self.progress = config, log, progress or (lambda info: None)
         self.optimizer = make_optimizer(policy)
         self.tally = Tally()
@@ -88,7 +91,7 @@ class SdpoSearch:
         logged = [a for a in (logged or []) if a.phase == "search"]
         self.round_metrics = self.log.rounds() if self.log else []
         done = [a for a in logged if a.round <= self.trained_round]
-        used = len(done)
+        used = self.offset + len(done)
         prompt_ids = self.policy.chat_ids(self.problem.messages())
         round_no = self.trained_round
         start = time.monotonic()
@@ -102,7 +105,7 @@ class SdpoSearch:
                 self.policy.version, self.log, self.tally, parallel=self.problem.limits.parallel)
             used += len(attempts)
             winner = first_success(attempts)
-            info = self._round_info(round_no, used, attempts, start)
+            info = round_info(round_no, used, config.budget, attempts, self.tally, start)
             if winner is not None:
                 self.progress(info)
                 return self._result(True, winner, used, round_no)
@@ -131,30 +134,6 @@ class SdpoSearch:
         self.save_state()
         return record
 
-    def _round_info(self, round_no: int, used: int, attempts: list[Attempt], start: float) -> dict[str, Any]:
-        failures: dict[str, int] = {}
-        for a in attempts:
-            if not a.passed:
-                key = a.verdict.failure_type or "failed"
-                failures[key] = failures.get(key, 0) + 1
-        elapsed = time.monotonic() - start
-        return {"round": round_no, "used": used, "budget": self.config.budget,
-                "passes": sum(a.passed for a in attempts),
-                "best_score": max((a.verdict.score for a in attempts), default=0.0),
-                "failures": failures, "elapsed_s": elapsed,
-                "tokens_per_s": self.tally.tokens_generated / max(1e-9, self.tally.generate_s)}
-
     def _result(self, solved: bool, winner: Attempt | None, used: int, rounds: int) -> SearchResult:
         return SearchResult(solved, winner.index if winner else None, used, rounds,
                             winner.completion.text if winner else None, self.tally, self.round_metrics)
-
-    def confirm(self, n: int, first_index: int) -> dict[str, Any]:
-        """Sample n more attempts from the adapted policy; their pass rate says whether
-        the problem is now reliably solved or the hit was luck."""
-        prompt_ids = self.policy.chat_ids(self.problem.messages())
-        attempts = sample_and_verify(self.sampler, self.verifier, prompt_ids, n, self.config.sampling,
-                                     round_seed(self.config.seed, 10_000), first_index, 0,
-                                     self.policy.version, self.log, Tally(), phase="confirm",
-                                     parallel=self.problem.limits.parallel)
-        passes = sum(a.passed for a in attempts)
-        return {"samples": n, "passes": passes, "pass_rate": passes / n if n else None}

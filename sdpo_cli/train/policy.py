@@ -93,6 +93,19 @@ class Policy:
         return out.logits[:, :-1, :]
 
     @torch.no_grad()
+    def mean_logprobs(self, prompts: list[list[int]], responses: list[list[int]], micro_batch: int = 4
+                      ) -> list[float]:
+        """Mean per-token log-prob of each response given its prompt, under the student."""
+        means = []
+        for start in range(0, len(prompts), micro_batch):
+            batch = pack(prompts[start:start + micro_batch], responses[start:start + micro_batch],
+                         self.pad_id, self.device)
+            logp = torch.log_softmax(self.response_logits(batch).float(), -1)
+            token = logp.gather(-1, batch.response_ids.unsqueeze(-1)).squeeze(-1) * batch.response_mask
+            means += (token.sum(-1) / batch.response_mask.sum(-1).clamp(min=1)).tolist()
+        return means
+
+    @torch.no_grad()
     def teacher_logits(self, batch: Batch) -> torch.Tensor:
         mode, rate = self.config.teacher, self.config.teacher_rate
         if mode == "ema":

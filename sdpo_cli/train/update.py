@@ -33,16 +33,38 @@ def make_optimizer(policy: Policy) -> torch.optim.Optimizer:
 
 def sdpo_update(policy: Policy, optimizer: torch.optim.Optimizer, examples: list[Example]) -> dict:
     """Apply one update; returns its metrics. With no active attempt, nothing changes."""
-    config = policy.config
     active = [e for e in examples if e.teacher_prompt is not None and e.response]
     metrics = {"active_attempts": len(active), "attempts": len(examples), "loss": None,
                "kl": None, "grad_norm": None, "is_weight_mean": None, "tokens": 0}
     if not active:
         return metrics
-    total = sum(len(e.response) for e in active)
     optimizer.zero_grad(set_to_none=True)
-    loss_sum = kl_sum = weight_sum = 0.0
     policy.model.train()
+    metrics.update(_accumulate(policy, active, backward=True))
+    grad_norm = torch.nn.utils.clip_grad_norm_(policy.trainable_parameters(), policy.config.grad_clip)
+    optimizer.step()
+    policy.model.eval()
+    policy.update_teacher()
+    policy.version += 1
+    metrics["grad_norm"] = float(grad_norm)
+    return metrics
+
+
+@torch.no_grad()
+def sdpo_loss(policy: Policy, examples: list[Example]) -> dict:
+    """The loss and KL an update would start from, without changing anything."""
+    active = [e for e in examples if e.teacher_prompt is not None and e.response]
+    if not active:
+        return {"loss": None, "kl": None, "is_weight_mean": None, "tokens": 0}
+    return _accumulate(policy, active, backward=False)
+
+
+def _accumulate(policy: Policy, active: list[Example], backward: bool) -> dict:
+    """Loss over the active attempts in micro-batches, as a mean over all their tokens;
+    gradients accumulate when `backward`."""
+    config = policy.config
+    total = sum(len(e.response) for e in active)
+    loss_sum = kl_sum = weight_sum = 0.0
     for start in range(0, len(active), config.micro_batch):
         chunk = active[start:start + config.micro_batch]
         responses = [e.response for e in chunk]
@@ -58,18 +80,12 @@ def sdpo_update(policy: Policy, optimizer: torch.optim.Optimizer, examples: list
         weights = importance_weights(token_logp, sampler, config.is_clip) if sampler is not None \
             else torch.ones_like(mask)
         loss = masked_weighted_sum(per_token, weights, mask) / total
-        loss.backward()
+        if backward:
+            loss.backward()
         loss_sum += loss.item()
         kl_sum += (per_token.detach() * mask).sum().item()
         weight_sum += (weights * mask).sum().item()
-    grad_norm = torch.nn.utils.clip_grad_norm_(policy.trainable_parameters(), config.grad_clip)
-    optimizer.step()
-    policy.model.eval()
-    policy.update_teacher()
-    policy.version += 1
-    metrics.update(loss=loss_sum, kl=kl_sum / total, grad_norm=float(grad_norm),
-                   is_weight_mean=weight_sum / total, tokens=total)
-    return metrics
+    return {"loss": loss_sum, "kl": kl_sum / total, "is_weight_mean": weight_sum / total, "tokens": total}
 
 
 def _padded(rows: list[list[float] | None], mask: torch.Tensor) -> torch.Tensor | None:

@@ -1,0 +1,80 @@
+"""`sdpo probe PROBLEM...`: will self-distillation pay on this problem? (methods/probe.py)"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from ..errors import EXIT_OK
+from .output import emit_json, err, out, protect_stdout
+
+
+def register(app: typer.Typer) -> None:
+    app.command("probe")(probe)
+
+
+def probe(
+    problems: list[Path] = typer.Argument(..., metavar="PROBLEM...", help="Problem files or directories."),
+    samples: int = typer.Option(16, help="Student attempts to sample (teacher and control add as many "
+                                         "as fail)."),
+    seed: int = typer.Option(0, help="Random seed."),
+    model: str = typer.Option("smollm2-135m", help="Embedded model name, local folder or hub id."),
+    backend: str = typer.Option("auto", help="Sampler: auto, vllm, hf."),
+    temperature: float = typer.Option(1.0, help="Sampling temperature."),
+    max_new_tokens: int = typer.Option(384, help="Longest attempt in tokens."),
+    json_output: bool = typer.Option(False, "--json", help="Print one JSON document."),
+) -> None:
+    """Measure student vs self-teacher on each problem and recommend sdpo, multiturn or bestofk."""
+    protect_stdout()
+    from ..config import SamplingConfig, SolveConfig
+    from ..errors import UsageError
+    from ..methods.engine import load_engine
+    from ..methods.probe import probe as run_probe
+    from ..verifiers.registry import load_checked
+    from .check import expand
+
+    if samples < 1:
+        raise UsageError("--samples must be positive")
+    loaded = [load_checked(path) for path in expand(problems)]
+    config = SolveConfig(seed=seed, model=model, backend=backend,
+                         sampling=SamplingConfig(temperature=temperature, max_new_tokens=max_new_tokens))
+    engine = load_engine(config)
+    reports = {}
+    try:
+        for problem, verifier in loaded:
+            err.print(f"probing {problem.id} ...")
+            reports[problem.id], _ = run_probe(problem, verifier, engine.policy, engine.sampler, config, samples)
+    finally:
+        engine.close()
+    if json_output:
+        emit_json("probe", {"samples": samples, "backend": engine.backend, "problems": reports})
+    else:
+        out.print(_table(reports))
+        for pid, report in reports.items():
+            out.print(f"{pid}: [bold]{report['recommendation']}[/bold]: {report['reason']}")
+    raise typer.Exit(EXIT_OK)
+
+
+def _table(reports: dict) -> Table:
+    table = Table(title="sdpo probe: pass rates [90% CI] and log-prob of the reference (nat/token)")
+    for column in ("problem", "student", "teacher", "control", "ref: teacher-control", "ref: control-student",
+                   "SDPO loss", "failures", "recommend"):
+        table.add_column(column)
+
+    def rate(r):
+        if not r["n"]:
+            return "-"
+        low, high = r["ci90"]
+        return f"{r['passes']}/{r['n']} [{low:.2f},{high:.2f}]"
+
+    for pid, r in reports.items():
+        ref = r.get("reference_logprob", {})
+        fmt = lambda v: "-" if v is None else f"{v:+.3f}"  # noqa: E731
+        loss = r.get("initial_sdpo_loss")
+        table.add_row(pid, rate(r["pass_rate"]["student"]), rate(r["pass_rate"]["teacher"]),
+                      rate(r["pass_rate"]["control"]), fmt(ref.get("feedback_effect")),
+                      fmt(ref.get("template_effect")), "-" if loss is None else f"{loss:.4f}",
+                      ", ".join(f"{k} {v}" for k, v in r["failure_kinds"].items()) or "-", r["recommendation"])
+    return table
