@@ -14,6 +14,7 @@ from sdpo_cli.compare.local import run_local
 from sdpo_cli.compare.report import write_all
 from sdpo_cli.config import SamplingConfig, SolveConfig
 from sdpo_cli import metrics as M
+from sdpo_cli.methods.attempts import round_seed
 
 from conftest import PROBLEMS, ROOT
 
@@ -21,8 +22,17 @@ RIGHT = "```python\ndef reverse_string(s):\n    return s[::-1]\n```"
 WRONG = "```python\ndef reverse_string(s):\n    return s\n```"
 
 
-def script(call: int, prompt_ids) -> str:
-    return RIGHT if call % 7 == 6 else WRONG  # every 7th attempt passes
+def script(seed: int, position: int, prompt_ids) -> str:
+    return RIGHT if (seed + position) % 7 == 0 else WRONG
+
+
+def scripted_outcomes(seed: int, rounds: int, batch: int = 4) -> list[bool]:
+    """What `script` yields for a job's attempts, round by round (round seeds as the methods draw them)."""
+    return [(round_seed(seed, r) + j) % 7 == 0 for r in range(1, rounds + 1) for j in range(batch)]
+
+
+def first_pass(outcomes: list[bool]):
+    return outcomes.index(True) + 1 if True in outcomes else None
 
 
 @pytest.fixture
@@ -48,18 +58,17 @@ def test_compare_jobs_analysis_and_resume(compare_out, tiny_model_dir):
     assert run_local(jobs, out, sampler=sampler, progress=seen.append) == 5
     assert seen[-1]["done"] == 5 and seen[0]["queued"] == 5
     runs = {(r["method"], r["seed"]): r for r in load_runs(out)}
-    # the scripted sampler continues across jobs: calls 0-6 -> sdpo s0 solves at 7 (round 2, 8 generated)
-    assert runs[("sdpo", 0)]["attempts_to_solve"] == 7 and runs[("sdpo", 0)]["attempts"] == 8
-    # calls 8-15: the pass at call 13 is attempt 6 of sdpo s1
-    assert runs[("sdpo", 1)]["attempts_to_solve"] == 6
-    # best-of-k pool: calls 16-27 (12 samples) hold passes at 20 and 27
+    firsts = [first_pass(scripted_outcomes(seed, 2)) for seed in (0, 1)]
+    for method in ("sdpo", "multiturn"):
+        assert [runs[(method, seed)]["attempts_to_solve"] for seed in (0, 1)] == firsts
+    pool_passes = sum(scripted_outcomes(0, 3))
     pool = runs[("bestofk", 0)]
-    assert pool["attempts"] == 12 and pool["passes"] == 2
+    assert pool["attempts"] == 12 and pool["passes"] == pool_passes
     analysis = analyse(load_runs(out))
     stats = analysis["problems"]["reverse-string"]["methods"]
-    assert stats["bestofk"]["curve"] == pytest.approx(M.pass_curve(12, 2, 8))
-    assert stats["sdpo"]["curve"] == pytest.approx(M.discovery_curve([7, 6], 8))
-    assert stats["sdpo"]["mean_attempts"] == pytest.approx(6.5)
+    assert stats["bestofk"]["curve"] == pytest.approx(M.pass_curve(12, pool_passes, 8))
+    assert stats["sdpo"]["curve"] == pytest.approx(M.discovery_curve(firsts, 8))
+    assert stats["sdpo"]["mean_attempts"] == pytest.approx(sum(f or 8 for f in firsts) / 2)
     assert set(stats["sdpo"]["ratio_vs"]) == {"bestofk", "multiturn"}
     assert set(stats["sdpo"]["cost_curves"]) == {"tokens_generated", "tokens_processed", "seconds"}
     # resume: nothing left to do, nothing redone

@@ -8,6 +8,7 @@ import pytest
 from sdpo_cli import metrics as M
 from sdpo_cli.backends.scripted import ScriptedSampler
 from sdpo_cli.config import SolveConfig
+from sdpo_cli.methods.attempts import round_seed
 from sdpo_cli.methods.engine import load_engine
 from sdpo_cli.methods.probe import Rule, probe, recommend
 from sdpo_cli.methods.solve_run import solve, start_log
@@ -23,13 +24,13 @@ RIGHT, WRONG = "Answer: please", "Answer: now"
 def engine_with(tiny_model_dir, rule):
     """A tiny policy with a sampler whose answer depends on the prompt it gets."""
     config = SolveConfig(budget=40, batch=4, model=str(tiny_model_dir))
-    engine = load_engine(config, sampler=ScriptedSampler(lambda i, p: WRONG))
+    engine = load_engine(config, sampler=ScriptedSampler(lambda seed, position, prompt: WRONG))
     decode = engine.policy.tokenizer.decode
 
-    def script(call, prompt_ids):
+    def script(seed, position, prompt_ids):
         text = decode(prompt_ids)
         kind = "teacher" if FEEDBACK_HEADER in text else "control" if INSTRUCTION in text else "student"
-        return rule(kind, call)
+        return rule(kind, seed, position)
 
     engine.sampler.script = script
     engine.sampler.tokenize = lambda text: engine.policy.tokenizer(text, add_special_tokens=False).input_ids
@@ -42,7 +43,7 @@ def run_probe(tiny_model_dir, rule, samples=8):
 
 
 def test_a_teacher_that_solves_leads_to_sdpo(tiny_model_dir):
-    report, attempts = run_probe(tiny_model_dir, lambda kind, call: RIGHT if kind == "teacher" else WRONG)
+    report, attempts = run_probe(tiny_model_dir, lambda kind, seed, pos: RIGHT if kind == "teacher" else WRONG)
     rates = report["pass_rate"]
     assert (rates["student"]["passes"], rates["teacher"]["passes"], rates["control"]["passes"]) == (0, 8, 0)
     assert report["recommendation"] == "sdpo"
@@ -57,7 +58,7 @@ def test_a_teacher_that_solves_leads_to_sdpo(tiny_model_dir):
 
 def test_a_teacher_worse_than_the_student_leads_to_bestofk(tiny_model_dir):
     # the student passes 1 in 8 (below the easy threshold); with feedback it never passes
-    report, _ = run_probe(tiny_model_dir, lambda kind, call: RIGHT if kind == "student" and call == 3 else WRONG)
+    report, _ = run_probe(tiny_model_dir, lambda kind, seed, pos: RIGHT if kind == "student" and pos == 3 else WRONG)
     assert report["pass_rate"]["student"]["passes"] == 1 and report["pass_rate"]["teacher"]["passes"] == 0
     assert report["recommendation"] == "bestofk"
     assert "about 8 attempts" in report["reason"]
@@ -89,13 +90,14 @@ def test_wilson_interval_hand_values():
 
 
 def test_solve_method_auto_counts_the_probe_and_records_the_decision(tmp_path, tiny_model_dir):
-    engine, config = engine_with(tiny_model_dir, lambda kind, call: RIGHT if kind == "student" and call >= 30
-                                 else WRONG)
+    late = round_seed(0, 3)  # the third best-of-k round after the probe
+    engine, config = engine_with(tiny_model_dir, lambda kind, seed, position: RIGHT
+                                 if kind == "student" and seed == late and position == 2 else WRONG)
     log = start_log(tmp_path / "run", PROBLEM, config, method="auto")
     summary = solve(PROBLEM, build_verifier(PROBLEM), config, log, engine=engine, method="auto", probe_samples=4)
-    # probe: 4 students + 4 teacher + 4 control = 12 attempts (calls 0-11), no pass -> bestofk
+    # probe: 4 students + 4 teacher + 4 control = 12 attempts, no pass -> bestofk in rounds of 4
     assert summary["probe"]["attempts"] == 12 and summary["method"] == "bestofk"
-    assert summary["solved"] and summary["attempts_to_solve"] == 31  # call 30 is attempt 31
+    assert summary["solved"] and summary["attempts_to_solve"] == 12 + 8 + 3
     assert log.info["decision"]["method"] == "bestofk"
     indices = [a["index"] for a in log.attempts()]
     assert indices == list(range(1, len(indices) + 1))

@@ -1,5 +1,6 @@
-"""Deterministic fake sampler for tests: completions from a list (cycled) or a function
-of (call index, prompt token ids).
+"""Deterministic fake sampler for tests: completions from a list (cycled, in call order)
+or a function of (seed, position within the call, prompt token ids), which makes each
+job's attempts independent of the order jobs run in.
 
 Text is tokenised with the given tokenizer function when one is set (so training code
 can consume the attempts), else each character becomes one token id. No torch.
@@ -16,7 +17,7 @@ from .base import Completion
 class ScriptedSampler:
     name = "scripted"
 
-    def __init__(self, script: Sequence[str] | Callable[[int, list[int]], str],
+    def __init__(self, script: Sequence[str] | Callable[[int, int, list[int]], str],
                  tokenize: Callable[[str], list[int]] | None = None):
         self.script = script
         self.tokenize = tokenize or (lambda text: [ord(c) for c in text])
@@ -32,9 +33,9 @@ class ScriptedSampler:
 
     def sample(self, prompt_ids: list[int], n: int, params: SamplingConfig, seed: int) -> list[Completion]:
         out = []
-        for _ in range(n):
+        for position in range(n):
             if callable(self.script):
-                text = self.script(self.calls, prompt_ids)
+                text = self.script(seed, position, prompt_ids)
             else:
                 text = self.script[self.calls % len(self.script)]
             self.calls += 1
@@ -44,7 +45,7 @@ class ScriptedSampler:
         return out
 
     def sample_each(self, prompts: list[list[int]], params: SamplingConfig, seed: int) -> list[Completion]:
-        return [self.sample(prompt, 1, params, seed)[0] for prompt in prompts]
+        return [self.sample(prompt, 1, params, seed + i)[0] for i, prompt in enumerate(prompts)]
 
     def sync(self, policy) -> dict[str, float] | None:
         self.synced_versions.append(getattr(policy, "version", 0))

@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from ..errors import EXIT_OK, UsageError
+from ..errors import EXIT_INTERNAL, EXIT_OK, UsageError
 from .output import emit_json, err, protect_stdout
 
 
@@ -32,7 +32,9 @@ def compare(
     max_new_tokens: int = typer.Option(384, help="Longest attempt in tokens."),
     lr: float = typer.Option(1e-4, "--lr", help="SDPO learning rate (LoRA)."),
     workers: int = typer.Option(1, help="Worker processes, each with its own model (1 on a 2-core machine)."),
-    ray: Optional[str] = typer.Option(None, "--ray", help="Run the jobs on Ray: 'local' or a cluster address."),
+    ray: Optional[str] = typer.Option(None, "--ray", help="Run the jobs on Ray: 'local' starts a local "
+                                                          "runtime, else a cluster address (ray://host:10001)."),
+    ray_gpus: float = typer.Option(0.0, help="With --ray: GPUs each worker needs."),
     out: Path = typer.Option(Path("compare-out"), help="Output directory (resumable)."),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
@@ -69,15 +71,20 @@ def compare(
     out.mkdir(parents=True, exist_ok=True)
     (out / "compare.json").write_text(json.dumps(settings, indent=1))
     err.print(f"{len(jobs)} jobs ({len(loaded)} problems x {', '.join(settings['methods'])}); output: {out}")
+    failed = []
     if ray is not None:
         from ..compare.on_ray import run_on_ray
 
-        run_on_ray(jobs, out, ray, progress=show_jobs)
+        failed = run_on_ray(jobs, out, ray, progress=show_jobs, workers=workers if workers > 1 else 0,
+                            gpus=ray_gpus)
     else:
         from ..compare.local import run_local
 
         run_local(jobs, out, workers=workers, progress=show_jobs)
-    render(out, json_output)
+    if failed:
+        err.print(f"{len(failed)} job(s) failed after retries: {', '.join(failed)}; rerun the same "
+                  "command to retry them", markup=False)
+    render(out, json_output, EXIT_INTERNAL if failed else EXIT_OK)
 
 
 def show_jobs(info: dict) -> None:
@@ -89,7 +96,7 @@ def show_jobs(info: dict) -> None:
     err.print(line, markup=False)
 
 
-def render(out: Path, json_output: bool) -> None:
+def render(out: Path, json_output: bool, exit_code: int = 0) -> None:
     """Analyse the jobs' logs in `out` and print/write every report."""
     from rich.table import Table
 
@@ -117,4 +124,4 @@ def render(out: Path, json_output: bool) -> None:
             table.add_row(*row)
         stdout.print(table)
         err.print(f"report: {files['markdown']}" + (f", plot: {files['plot']}" if "plot" in files else ""))
-    raise typer.Exit(EXIT_OK)
+    raise typer.Exit(exit_code)
