@@ -14,11 +14,16 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from .errors import RunError
 
+if TYPE_CHECKING:
+    from .config import SolveConfig
+    from .problem import Problem
+
 STATUSES = ("started", "solved", "unsolved", "error", "cancelled")
+FINISHED = ("solved", "unsolved")
 RUN_SCHEMA = 1
 
 
@@ -141,3 +146,12 @@ class RunLog:
     @property
     def state_dir(self) -> Path:
         return self.dir / "state"
+
+
+def start_log(directory, problem: "Problem", config: "SolveConfig", method: str = "sdpo") -> RunLog:
+    """Create a run directory for solving `problem`, with the problem as it is run."""
+    log = RunLog.create(directory, {"problem_id": problem.id, "problem_path": str(problem.path or ""),
+                                    "method": method, "seed": config.seed, "model": config.model,
+                                    "config": config.to_json()})
+    log.write_text("problem.json", json.dumps(problem.to_json(), indent=2))
+    return log

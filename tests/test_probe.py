@@ -11,7 +11,8 @@ from sdpo_cli.config import SolveConfig
 from sdpo_cli.methods.attempts import round_seed
 from sdpo_cli.methods.engine import load_engine
 from sdpo_cli.methods.probe import Rule, probe, recommend
-from sdpo_cli.methods.solve_run import solve, start_log
+from sdpo_cli.methods.solve_run import solve
+from sdpo_cli.runlog import start_log
 from sdpo_cli.problem import problem_from_dict
 from sdpo_cli.reprompt import FEEDBACK_HEADER, INSTRUCTION
 from sdpo_cli.verifiers.registry import build_verifier

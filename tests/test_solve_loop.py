@@ -8,7 +8,8 @@ import pytest
 from sdpo_cli.backends.scripted import ScriptedSampler
 from sdpo_cli.config import SolveConfig, TrainConfig
 from sdpo_cli.methods.engine import load_engine
-from sdpo_cli.methods.solve_run import solve, start_log
+from sdpo_cli.methods.solve_run import solve
+from sdpo_cli.runlog import start_log
 from sdpo_cli.verifiers.registry import load_checked
 
 from conftest import PROBLEMS

@@ -10,6 +10,7 @@ from typing import Optional
 import typer
 
 from ..errors import EXIT_INTERNAL, EXIT_OK, UsageError
+from . import options
 from .output import emit_json, err, protect_stdout
 
 
@@ -24,19 +25,19 @@ def compare(
     budget: int = typer.Option(32, help="Attempts per run."),
     seeds: int = typer.Option(3, help="Independent runs of each sequential method."),
     pool: int = typer.Option(0, help="Best-of-k pool size (default: the budget); must be >= budget."),
-    batch: int = typer.Option(8, help="Attempts per round (all methods)."),
+    batch: int = options.BATCH,
     context_tokens: int = typer.Option(2048, help="Multi-turn prompt budget; oldest feedback dropped past it."),
-    model: str = typer.Option("smollm2-135m", help="Embedded model name, local folder or hub id."),
-    backend: str = typer.Option("auto", help="Sampler: auto, vllm, hf."),
-    temperature: float = typer.Option(1.0, help="Sampling temperature (all methods)."),
-    max_new_tokens: int = typer.Option(384, help="Longest attempt in tokens."),
-    lr: float = typer.Option(1e-4, "--lr", help="SDPO learning rate (LoRA)."),
+    model: str = options.MODEL,
+    backend: str = options.BACKEND,
+    temperature: float = options.TEMPERATURE,
+    max_new_tokens: int = options.MAX_NEW_TOKENS,
+    lr: float = options.LEARNING_RATE,
     workers: int = typer.Option(1, help="Worker processes, each with its own model (1 on a 2-core machine)."),
     ray: Optional[str] = typer.Option(None, "--ray", help="Run the jobs on Ray: 'local' starts a local "
                                                           "runtime, else a cluster address (ray://host:10001)."),
     ray_gpus: float = typer.Option(0.0, help="With --ray: GPUs each worker needs."),
     out: Path = typer.Option(Path("compare-out"), help="Output directory (resumable)."),
-    json_output: bool = typer.Option(False, "--json", help="Print one JSON document."),
+    json_output: bool = options.JSON,
 ) -> None:
     """Compare SDPO against best-of-k and multi-turn on the same problems and budget."""
     protect_stdout()

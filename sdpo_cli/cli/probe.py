@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from ..errors import EXIT_OK
+from . import options
 from .output import emit_json, err, out, protect_stdout
 
 
@@ -19,12 +20,12 @@ def probe(
     problems: list[Path] = typer.Argument(..., metavar="PROBLEM...", help="Problem files or directories."),
     samples: int = typer.Option(16, help="Student attempts to sample (teacher and control add as many "
                                          "as fail)."),
-    seed: int = typer.Option(0, help="Random seed."),
-    model: str = typer.Option("smollm2-135m", help="Embedded model name, local folder or hub id."),
-    backend: str = typer.Option("auto", help="Sampler: auto, vllm, hf."),
-    temperature: float = typer.Option(1.0, help="Sampling temperature."),
-    max_new_tokens: int = typer.Option(384, help="Longest attempt in tokens."),
-    json_output: bool = typer.Option(False, "--json", help="Print one JSON document."),
+    seed: int = options.SEED,
+    model: str = options.MODEL,
+    backend: str = options.BACKEND,
+    temperature: float = options.TEMPERATURE,
+    max_new_tokens: int = options.MAX_NEW_TOKENS,
+    json_output: bool = options.JSON,
 ) -> None:
     """Measure student vs self-teacher on each problem and recommend sdpo, multiturn or bestofk."""
     protect_stdout()

@@ -13,6 +13,7 @@ from typing import Optional
 import typer
 
 from ..errors import EXIT_OK, EXIT_UNSOLVED, UsageError
+from . import options
 from .output import emit_json, err, print_out, protect_stdout
 
 
@@ -23,18 +24,18 @@ def register(app: typer.Typer) -> None:
 def solve(
     problem_path: Optional[Path] = typer.Argument(None, metavar="[PROBLEM]", help="Problem file (JSON)."),
     budget: int = typer.Option(64, help="Attempts to spend at most."),
-    batch: int = typer.Option(8, help="Attempts per round (paper: 16; 8 is the CPU default)."),
-    seed: int = typer.Option(0, help="Random seed (sampling and training)."),
-    model: str = typer.Option("smollm2-135m", help="Embedded model name, local folder or hub id."),
-    backend: str = typer.Option("auto", help="Sampler: auto (vllm if installed, else hf), vllm, hf."),
-    temperature: float = typer.Option(1.0, help="Sampling temperature (paper: 1.0)."),
+    batch: int = options.BATCH,
+    seed: int = options.SEED,
+    model: str = options.MODEL,
+    backend: str = options.BACKEND,
+    temperature: float = options.TEMPERATURE,
     top_p: float = typer.Option(1.0, "--top-p", help="Nucleus sampling threshold."),
-    max_new_tokens: int = typer.Option(384, help="Longest attempt in tokens."),
+    max_new_tokens: int = options.MAX_NEW_TOKENS,
     alpha: float = typer.Option(1.0, help="0 forward KL, 1 reverse KL (paper test-time), between: JSD."),
     topk: int = typer.Option(20, help="Top-K support with a tail bucket (paper: 20); 0 = full vocabulary."),
     teacher: str = typer.Option("ema", help="Teacher: ema, trust-region, frozen, live."),
     teacher_rate: float = typer.Option(0.01, help="EMA rate / trust-region weight (paper: 0.01)."),
-    lr: float = typer.Option(1e-4, "--lr", help="AdamW learning rate of the LoRA adapter."),
+    lr: float = options.LEARNING_RATE,
     lora_rank: int = typer.Option(16, help="LoRA rank."),
     lora_alpha: int = typer.Option(32, help="LoRA alpha (scale = alpha / rank)."),
     lora_targets: str = typer.Option("all-linear", help="Comma-separated module names, or all-linear."),
@@ -46,13 +47,12 @@ def solve(
     prompt: Optional[str] = typer.Option(None, help="Inline problem: the question text."),
     prompt_file: Optional[Path] = typer.Option(None, help="Inline problem: read the question from a file."),
     verify_command: Optional[str] = typer.Option(None, help="Inline problem: a command verifier."),
-    json_output: bool = typer.Option(False, "--json", help="Print one JSON document on stdout."),
+    json_output: bool = options.JSON,
 ) -> None:
     """Sample, verify and learn on ONE problem until a verified solution or the budget."""
     protect_stdout()
     from ..config import TEACHERS, SamplingConfig, SolveConfig, TrainConfig
-    from ..methods.solve_run import FINISHED, solve as run_solve, start_log
-    from ..runlog import RunLog
+    from ..runlog import FINISHED, RunLog, start_log
     from ..verifiers.registry import build_verifier, load_checked
     from ..problem import load_problem
 
@@ -91,6 +91,8 @@ def solve(
         log = start_log(directory, problem, config, method=method)
         log.update(probe_samples=probe_samples)
         err.print(f"run directory: {log.dir}")
+    from ..methods.solve_run import solve as run_solve
+
     summary = run_solve(problem, verifier, config, log, progress=_progress, resume=resume is not None,
                         method=log.info.get("method", "sdpo"), probe_samples=log.info.get("probe_samples", 8))
     _finish(summary, json_output)

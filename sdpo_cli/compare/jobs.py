@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from ..config import SolveConfig
+from ..runlog import FINISHED
 
 METHODS = ("sdpo", "bestofk", "multiturn", "multiturn-chat")
-FINISHED = ("solved", "unsolved")
 
 
 @dataclass(frozen=True)

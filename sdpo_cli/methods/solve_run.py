@@ -6,32 +6,20 @@ final status, and marks the run cancelled on Ctrl-C or error before re-raising.
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
 from ..config import SolveConfig
 from ..problem import Problem
 from ..runlog import RunLog
-from ..verifiers.base import Verifier
 from ..errors import UsageError
+from ..verifiers.base import Verifier
 from .attempts import Attempt, SearchResult, Tally, round_seed, sample_and_verify
 from .best_of_k import BestOfKPool
 from .engine import Engine, load_engine
 from .multi_turn import MultiTurnSearch
 from .probe import probe
 from .sdpo import ProgressFn, SdpoSearch
-
-FINISHED = ("solved", "unsolved")
-
-
-def start_log(directory, problem: Problem, config: SolveConfig, method: str = "sdpo") -> RunLog:
-    log = RunLog.create(directory, {"problem_id": problem.id, "problem_path": str(problem.path or ""),
-                                    "method": method, "seed": config.seed, "model": config.model,
-                                    "config": config.to_json()})
-    log.write_text("problem.json", json.dumps(problem.to_json(), indent=2))
-    return log
-
 
 def solve(problem: Problem, verifier: Verifier, config: SolveConfig, log: RunLog,
           progress: ProgressFn | None = None, engine: Engine | None = None,

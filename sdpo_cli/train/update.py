@@ -9,6 +9,7 @@ step (METHOD.md §1, §4).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import torch
@@ -64,13 +65,16 @@ def _accumulate(policy: Policy, active: list[Example], backward: bool) -> dict:
     gradients accumulate when `backward`."""
     config = policy.config
     total = sum(len(e.response) for e in active)
-    loss_sum = kl_sum = weight_sum = 0.0
+    loss_sum = kl_sum = weight_sum = teacher_s = student_s = 0.0
     for start in range(0, len(active), config.micro_batch):
         chunk = active[start:start + config.micro_batch]
         responses = [e.response for e in chunk]
         teacher_batch = pack([e.teacher_prompt for e in chunk], responses, policy.pad_id, policy.device)
         student_batch = pack([e.student_prompt for e in chunk], responses, policy.pad_id, policy.device)
+        clock = time.perf_counter()
         teacher_logp = torch.log_softmax(policy.teacher_logits(teacher_batch).float(), -1)
+        teacher_s += time.perf_counter() - clock
+        clock = time.perf_counter()
         student_logp = torch.log_softmax(policy.response_logits(student_batch).float(), -1)
         del teacher_batch
         per_token = sdpo_token_losses(student_logp, teacher_logp, config.alpha, config.topk)
@@ -82,10 +86,12 @@ def _accumulate(policy: Policy, active: list[Example], backward: bool) -> dict:
         loss = masked_weighted_sum(per_token, weights, mask) / total
         if backward:
             loss.backward()
+        student_s += time.perf_counter() - clock
         loss_sum += loss.item()
         kl_sum += (per_token.detach() * mask).sum().item()
         weight_sum += (weights * mask).sum().item()
-    return {"loss": loss_sum, "kl": kl_sum / total, "is_weight_mean": weight_sum / total, "tokens": total}
+    return {"loss": loss_sum, "kl": kl_sum / total, "is_weight_mean": weight_sum / total, "tokens": total,
+            "teacher_forward_s": round(teacher_s, 3), "student_forward_backward_s": round(student_s, 3)}
 
 
 def _padded(rows: list[list[float] | None], mask: torch.Tensor) -> torch.Tensor | None:

@@ -1,0 +1,79 @@
+"""Cost of an SDPO round against a sampling-only round of the same batch, side by side.
+
+On a shipped problem the embedded model fails (so every SDPO round trains), rounds
+alternate: sampling-only (generate + verify) and SDPO (generate + verify + teacher
+forward + student forward/backward + optimizer + weight sync). Prints wall seconds per
+attempt of each kind, their ratio, and the breakdown. Target: SDPO <= 1.5x.
+
+    python bench/solve.py [--problem problems/count-vowels.json] [--rounds 3] [--batch 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--problem", default="problems/count-vowels.json")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--backend", default="auto")
+    args = parser.parse_args()
+    from sdpo_cli.config import SolveConfig
+    from sdpo_cli.methods.attempts import Tally, sample_and_verify
+    from sdpo_cli.methods.engine import load_engine
+    from sdpo_cli.methods.sdpo import build_examples
+    from sdpo_cli.train.update import make_optimizer, sdpo_update
+    from sdpo_cli.verifiers.registry import load_checked
+
+    problem, verifier = load_checked(args.problem)
+    config = SolveConfig(batch=args.batch, backend=args.backend)
+    start = time.perf_counter()
+    engine = load_engine(config)
+    startup = time.perf_counter() - start
+    policy, sampler = engine.policy, engine.sampler
+    optimizer = make_optimizer(policy)
+    prompt = policy.chat_ids(problem.messages())
+    plain, sdpo = [], []
+    for r in range(args.rounds):
+        for kind in ("sampling", "sdpo"):
+            tally = Tally()
+            clock = time.perf_counter()
+            attempts = sample_and_verify(sampler, verifier, prompt, args.batch, config.sampling, 1000 + r, 1, r,
+                                         policy.version, None, tally)
+            row = {"generate_s": tally.generate_s, "verify_s": tally.verify_s,
+                   "tokens": tally.tokens_generated, "passes": sum(a.passed for a in attempts)}
+            if kind == "sdpo":
+                metrics = sdpo_update(policy, optimizer, build_examples(policy, problem, attempts, config))
+                sync_clock = time.perf_counter()
+                sync = sampler.sync(policy) or {}
+                row.update(teacher_forward_s=metrics["teacher_forward_s"],
+                           student_forward_backward_s=metrics["student_forward_backward_s"],
+                           sync_s=time.perf_counter() - sync_clock, parity=sync.get("parity_mean_abs"))
+            row["total_s"] = time.perf_counter() - clock
+            (sdpo if kind == "sdpo" else plain).append(row)
+    engine.close()
+
+    def mean(rows, key):
+        return statistics.mean(r.get(key) or 0.0 for r in rows)
+
+    per_plain = mean(plain, "total_s") / args.batch
+    per_sdpo = mean(sdpo, "total_s") / args.batch
+    print(f"backend {engine.backend}, problem {problem.id}, batch {args.batch}, {args.rounds} rounds each, "
+          f"start-up {startup:.1f} s")
+    print(f"{'round kind':<14} {'s/attempt':>10} {'generate':>9} {'verify':>7} {'teacher fwd':>12} "
+          f"{'student f+b':>12} {'sync':>6} {'tokens':>7}")
+    for name, rows, per in (("sampling-only", plain, per_plain), ("sdpo", sdpo, per_sdpo)):
+        print(f"{name:<14} {per:>10.2f} {mean(rows, 'generate_s'):>9.1f} {mean(rows, 'verify_s'):>7.1f} "
+              f"{mean(rows, 'teacher_forward_s'):>12.1f} {mean(rows, 'student_forward_backward_s'):>12.1f} "
+              f"{mean(rows, 'sync_s'):>6.1f} {mean(rows, 'tokens'):>7.0f}")
+    print(f"ratio sdpo / sampling-only per attempt: {per_sdpo / per_plain:.2f}")
+    print(json.dumps({"plain": plain, "sdpo": sdpo}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
