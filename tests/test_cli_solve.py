@@ -89,7 +89,10 @@ def test_ctrl_c_marks_cancelled_and_exits_130(tmp_path, tiny_model_dir):
     out = tmp_path / "r"
     args = ["solve", "--prompt", "Say anything.", "--verify-command", SLOW_FAIL,
             *tiny_args(tiny_model_dir, out, budget=200, batch=4)]
-    proc = subprocess.Popen(sdpo_cmd(*args), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # a shell that starts jobs in the background makes them ignore SIGINT, and Python then
+    # installs no KeyboardInterrupt handler: restore the default, as a terminal has it
+    proc = subprocess.Popen(sdpo_cmd(*args), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert wait_for(lambda: (out / "attempts.jsonl").exists())
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=60)

@@ -39,6 +39,9 @@ def solve(problem: Problem, verifier: Verifier, config: SolveConfig, log: RunLog
             method, offset = report["recommendation"], report["attempts"]
             if report["solved_at"] is not None:
                 return _finish(problem, config, log, _probe_result(log, report), None, engine, started, method)
+        if resume and method != "sdpo":
+            # baselines keep no training state: continue after every attempt already logged
+            offset = len(log.attempts())
         search = _search(method, problem, verifier, engine, config, log, progress, offset)
         logged = []
         if resume and method == "sdpo":
