@@ -15,6 +15,7 @@ import os
 import shutil
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import torch
@@ -45,6 +46,8 @@ class VLLMSampler:
             os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", f"0-{(os.cpu_count() or 1) - 1}")
             for key, value in CPU_DEFAULTS.items():
                 os.environ.setdefault(key, value)
+        # vLLM's import emits deprecation warnings of its own dependencies: not the user's concern
+        warnings.filterwarnings("ignore", category=FutureWarning, module=r"vllm\..*")
         try:
             from vllm import LLM
         except ImportError as exc:
