@@ -69,6 +69,7 @@ def test_vllm_and_trainer_log_probs_agree_before_and_after_sync(policy):
             sampler.parity_ids = prompt + c.token_ids
             gaps.append(sampler.check_parity(policy)["parity_mean_abs"])
         assert max(gaps) < PARITY_TOLERANCE
+        sampler.parity_ids = prompt  # its prefix is now in vLLM's cache
         with torch.no_grad():  # move the student away from the base model
             for name, param in policy.model.named_parameters():
                 if ".default." in name and "lora_B" in name:
@@ -77,6 +78,13 @@ def test_vllm_and_trainer_log_probs_agree_before_and_after_sync(policy):
             sampler.check_parity(policy)
         metrics = sampler.sync(policy)
         assert metrics["parity_mean_abs"] < PARITY_TOLERANCE
+        assert metrics["parity_decode_mean_abs"] < PARITY_TOLERANCE  # no stale prefix cache
+        # samples after the sync come from the new weights: the sampler's own log-probs of
+        # its tokens match the trainer's (a stale prompt cache would break this)
+        after = sampler.sample(prompt, 2, SamplingConfig(max_new_tokens=24), seed=5)
+        for c in after:
+            trainer = policy.mean_logprobs([prompt], [c.token_ids])[0]
+            assert abs(trainer - sum(c.logprobs) / len(c.logprobs)) < PARITY_TOLERANCE
     finally:
         with torch.no_grad():
             for name, param in policy.model.named_parameters():

@@ -104,21 +104,36 @@ class VLLMSampler:
         shutil.copy(Path(self.model_path) / "config.json", self._sync_dir / "config.json")
         saved = time.monotonic()
         self.llm.collective_rpc("reload_weights", kwargs={"weights_path": str(self._sync_dir)})
+        # Cached prompt KV blocks are keyed by token ids only: drop them, so that no prompt
+        # state computed with the old weights is reused (the test after a sync checks that
+        # the sampler's log-probs of its own new samples match the trainer's).
+        if not self.llm.reset_prefix_cache():
+            raise ParityError("vLLM could not drop its prefix cache after a weight sync")
         metrics = {"sync_save_s": saved - start, "sync_reload_s": time.monotonic() - saved}
         if self.parity_ids:
             metrics.update(self.check_parity(policy))
         return metrics
 
     def check_parity(self, policy) -> dict[str, float]:
-        ids = self.parity_ids
+        """Greedy-decode a few tokens after the parity prompt (so the sampler's caches are
+        exercised) and compare the sampler's log-probs of the whole sequence with the
+        trainer's."""
+        continuation = self._generate([self.parity_ids], 1, SamplingConfig(temperature=0.0, max_new_tokens=16),
+                                      seed=0)[0]
+        ids = self.parity_ids + continuation.token_ids
         with torch.no_grad():
             logits = policy.model(input_ids=torch.tensor([ids], device=policy.device)).logits[0, :-1].float()
-        trainer = torch.log_softmax(logits, -1).gather(-1, torch.tensor(ids[1:])[:, None]).squeeze(-1).cpu()
-        gap = (trainer - self.prompt_logprobs(ids)).abs()
-        result = {"parity_mean_abs": float(gap.mean()), "parity_max_abs": float(gap.max())}
-        if result["parity_mean_abs"] > PARITY_TOLERANCE:
+        trainer = torch.log_softmax(logits, -1).gather(-1, torch.tensor(ids[1:], device=logits.device)[:, None])
+        trainer = trainer.squeeze(-1).cpu()
+        prompt_len, sampled = len(self.parity_ids), len(continuation.token_ids)
+        gaps = torch.cat([(trainer[: prompt_len - 1] - self.prompt_logprobs(self.parity_ids)).abs(),
+                          (trainer[prompt_len - 1:] - torch.tensor(continuation.logprobs)).abs()])
+        result = {"parity_mean_abs": float(gaps.mean()), "parity_max_abs": float(gaps.max()),
+                  "parity_decode_mean_abs": float(gaps[-sampled:].mean())}
+        if max(result["parity_mean_abs"], result["parity_decode_mean_abs"]) > PARITY_TOLERANCE:
             raise ParityError(f"sampler and trainer disagree after weight sync: mean |logp gap| "
-                              f"{result['parity_mean_abs']:.3f} > {PARITY_TOLERANCE}",
+                              f"{result['parity_mean_abs']:.3f} (decoded tokens {result['parity_decode_mean_abs']:.3f})"
+                              f" > {PARITY_TOLERANCE}",
                               hint="the sampler is not serving the trained policy; try --backend hf")
         return result
 
