@@ -15,12 +15,13 @@ def _ci(values) -> str:
 
 
 def _ratio_text(by_level: dict[str, float | None]) -> str:
-    """The ratio at the highest discovery level both methods reach, e.g. 'x1.50 @ p=0.40'."""
-    known = [(float(p), r) for p, r in by_level.items() if r is not None]
+    """The ratio at p = 0.5 when both methods reach it, else at the highest level both
+    reach, e.g. 'x1.50 @ p=0.40' (>1: SDPO needs fewer attempts)."""
+    known = {float(p): r for p, r in by_level.items() if r is not None}
     if not known:
         return "-"
-    level, ratio = max(known)
-    return f"x{ratio:.2f} @ p={level:.2f}"
+    level = 0.5 if 0.5 in known else max(known)
+    return f"x{known[level]:.2f} @ p={level:.2f}"
 
 
 def rows(analysis: dict[str, Any]) -> list[list[str]]:
