@@ -112,3 +112,22 @@ def test_solve_end_to_end_on_an_easy_problem(tmp_path, model_cache):
                              "--attempt", str(out / "solution.txt")], capture_output=True, text=True, cwd=ROOT)
     assert verify.returncode == 0
     assert (out / "adapter" / "adapter_config.json").exists()
+
+
+def test_small_real_compare(tmp_path, model_cache):
+    """sdpo compare with the embedded model: budget 8, 2 seeds, all three methods."""
+    out = tmp_path / "cmp"
+    env = {**os.environ, "SDPO_CACHE_DIR": str(model_cache)}
+    result = subprocess.run([sys.executable, "-m", "sdpo_cli", "compare", str(PROBLEMS / "reverse-string.json"),
+                             "--budget", "8", "--seeds", "2", "--out", str(out), "--json"],
+                            capture_output=True, text=True, cwd=ROOT, env=env, timeout=1800)
+    assert result.returncode == 0, result.stderr[-3000:]
+    doc = json.loads(result.stdout)
+    methods = doc["problems"]["reverse-string"]["methods"]
+    assert set(methods) == {"sdpo", "bestofk", "multiturn"}
+    assert methods["sdpo"]["runs"] == 2 and methods["bestofk"]["pool"] == 8
+    for stats in methods.values():
+        curve = stats["curve"]
+        assert len(curve) == 9 and curve[0] == 0 and all(a <= b for a, b in zip(curve, curve[1:]))
+    assert (out / "report.md").exists() and (out / "discovery.png").exists()
+    assert len(list((out / "jobs").glob("*/run.json"))) == 5

@@ -67,7 +67,6 @@ class Tally:
     sync_s: float = 0.0
     tokens_generated: int = 0
     tokens_processed: int = 0
-    extra: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {"generate_s": round(self.generate_s, 3), "verify_s": round(self.verify_s, 3),

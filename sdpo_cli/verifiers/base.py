@@ -23,7 +23,6 @@ OUTPUT_LIMIT = "output_limit_exceeded"
 INCORRECT_FORMAT = "incorrect_format"
 NO_ANSWER = "no_answer"
 PARSE_ERROR = "parse_error"
-VERIFIER_FAILED = "verifier_failed"
 
 
 @dataclass
