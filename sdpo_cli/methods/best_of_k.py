@@ -36,11 +36,11 @@ class BestOfKPool:
         while len(attempts) < size_limit and not (self.stop_at_first and first_success(attempts)):
             round_no += 1
             size = min(self.config.batch, size_limit - len(attempts))
-            attempts += sample_and_verify(self.sampler, self.verifier, prompt_ids, size, self.config.sampling,
-                                          round_seed(self.config.seed, round_no), self.offset + len(attempts) + 1,
-                                          round_no, 0, self.log, self.tally, parallel=self.problem.limits.parallel)
-            self.progress(round_info(round_no, self.offset + len(attempts), self.pool, attempts, self.tally,
-                                     start))
+            batch = sample_and_verify(self.sampler, self.verifier, prompt_ids, size, self.config.sampling,
+                                      round_seed(self.config.seed, round_no), self.offset + len(attempts) + 1,
+                                      round_no, 0, self.log, self.tally, parallel=self.problem.limits.parallel)
+            attempts += batch
+            self.progress(round_info(round_no, self.offset + len(attempts), self.pool, batch, self.tally, start))
         winner = first_success(attempts)
         return SearchResult(winner is not None, winner.index if winner else None, self.offset + len(attempts),
                             round_no, winner.completion.text if winner else None, self.tally)
