@@ -71,6 +71,7 @@ def test_compare_jobs_analysis_and_resume(compare_out, tiny_model_dir):
     assert stats["sdpo"]["mean_attempts"] == pytest.approx(sum(f or 8 for f in firsts) / 2)
     assert set(stats["sdpo"]["ratio_vs"]) == {"bestofk", "multiturn"}
     assert set(stats["sdpo"]["cost_curves"]) == {"tokens_generated", "tokens_processed", "seconds"}
+    assert not list((out / "jobs").glob("*/state"))  # compare jobs keep no training checkpoints
     # resume: nothing left to do, nothing redone
     assert pending(out, jobs) == [] and run_local(jobs, out, sampler=sampler) == 0
     files = write_all(analysis, {"budget": 8}, out)

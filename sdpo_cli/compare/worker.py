@@ -32,7 +32,7 @@ class Worker:
         start = time.monotonic()
         try:
             if job.method == "sdpo":
-                search = SdpoSearch(problem, verifier, policy, sampler, config, log)
+                search = SdpoSearch(problem, verifier, policy, sampler, config, log, checkpoint=False)
             elif job.method == "bestofk":
                 search = BestOfKPool(problem, verifier, policy, sampler, config, log, pool=job.pool)
             else:

@@ -47,11 +47,13 @@ class SdpoSearch:
     name = "sdpo"
 
     def __init__(self, problem: Problem, verifier: Verifier, policy: Policy, sampler, config: SolveConfig,
-                 log: RunLog | None = None, progress: ProgressFn | None = None, offset: int = 0):
+                 log: RunLog | None = None, progress: ProgressFn | None = None, offset: int = 0,
+                 checkpoint: bool = True):
         """`offset`: attempts already spent on this problem (a probe's), counted in the
-        budget and in the attempt indices."""
+        budget and in the attempt indices. `checkpoint`: keep the training state for
+        `--resume` (compare jobs restart from scratch instead, and save the disk)."""
         self.problem, self.verifier, self.policy, self.sampler = problem, verifier, policy, sampler
-        self.offset = offset
+        self.offset, self.checkpoint = offset, checkpoint
         self.config, self.log, self.progress = config, log, progress or (lambda info: None)
         self.optimizer = make_optimizer(policy)
         self.tally = Tally()
@@ -60,7 +62,7 @@ class SdpoSearch:
 
     # -- checkpoints ----------------------------------------------------------------
     def save_state(self) -> None:
-        if self.log is None:
+        if self.log is None or not self.checkpoint:
             return
         self.log.state_dir.mkdir(exist_ok=True)
         state = {"adapter": self.policy.adapter_state(), "optimizer": self.optimizer.state_dict(),
