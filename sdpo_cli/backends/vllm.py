@@ -53,7 +53,6 @@ class VLLMSampler:
         except ImportError as exc:
             raise EnvironmentProblem(f"vLLM is not installed ({exc})", hint="pip install 'sdpo-cli[cpu]' "
                                      "(or [gpu]); or use --backend hf") from None
-        self.model_path = model_path
         start = time.monotonic()
         self.llm = LLM(model_path, dtype=dtype, seed=seed, max_model_len=max_model_len,
                        enforce_eager=not on_gpu, gpu_memory_utilization=0.5 if on_gpu else 0.9)
@@ -61,6 +60,7 @@ class VLLMSampler:
         self.parity_ids = parity_ids
         self._sync_dir = Path(tempfile.mkdtemp(prefix="sdpo-sync-", dir="/dev/shm" if
                                                os.path.isdir("/dev/shm") else None))
+        shutil.copy(Path(model_path) / "config.json", self._sync_dir / "config.json")
 
     @classmethod
     def from_policy(cls, policy, model_path: str, seed: int, parity_ids: list[int] | None) -> "VLLMSampler":
@@ -101,7 +101,6 @@ class VLLMSampler:
 
         start = time.monotonic()
         save_file(policy.merged_weights(), str(self._sync_dir / "model.safetensors"))
-        shutil.copy(Path(self.model_path) / "config.json", self._sync_dir / "config.json")
         saved = time.monotonic()
         self.llm.collective_rpc("reload_weights", kwargs={"weights_path": str(self._sync_dir)})
         # Cached prompt KV blocks are keyed by token ids only: drop them, so that no prompt
