@@ -16,6 +16,7 @@ import torch
 
 from .loss import importance_weights, masked_weighted_sum, sdpo_token_losses
 from .policy import Policy, pack
+from .shared_prompt import SharedPrompt
 
 
 @dataclass
@@ -62,36 +63,52 @@ def sdpo_loss(policy: Policy, examples: list[Example]) -> dict:
 
 def _accumulate(policy: Policy, active: list[Example], backward: bool) -> dict:
     """Loss over the active attempts in micro-batches, as a mean over all their tokens;
-    gradients accumulate when `backward`."""
+    gradients accumulate when `backward`. The student prompt runs once per distinct prompt
+    (train/shared_prompt.py); attempts are sorted by length so that a micro-batch pads little."""
     config = policy.config
     total = sum(len(e.response) for e in active)
     loss_sum = kl_sum = weight_sum = teacher_s = student_s = 0.0
-    for start in range(0, len(active), config.micro_batch):
-        chunk = active[start:start + config.micro_batch]
-        responses = [e.response for e in chunk]
-        teacher_batch = pack([e.teacher_prompt for e in chunk], responses, policy.pad_id, policy.device)
-        student_batch = pack([e.student_prompt for e in chunk], responses, policy.pad_id, policy.device)
+    for prompt, group in _by_student_prompt(active).items():
         clock = time.perf_counter()
-        teacher_logp = torch.log_softmax(policy.teacher_logits(teacher_batch).float(), -1)
-        teacher_s += time.perf_counter() - clock
-        clock = time.perf_counter()
-        student_logp = torch.log_softmax(policy.response_logits(student_batch).float(), -1)
-        del teacher_batch
-        per_token = sdpo_token_losses(student_logp, teacher_logp, config.alpha, config.topk)
-        mask = student_batch.response_mask
-        token_logp = student_logp.gather(-1, student_batch.response_ids.unsqueeze(-1)).squeeze(-1)
-        sampler = _padded([e.sampler_logprobs for e in chunk], mask)
-        weights = importance_weights(token_logp, sampler, config.is_clip) if sampler is not None \
-            else torch.ones_like(mask)
-        loss = masked_weighted_sum(per_token, weights, mask) / total
-        if backward:
-            loss.backward()
+        shared = SharedPrompt(policy, list(prompt))
         student_s += time.perf_counter() - clock
-        loss_sum += loss.item()
-        kl_sum += (per_token.detach() * mask).sum().item()
-        weight_sum += (weights * mask).sum().item()
+        group.sort(key=lambda e: len(e.response))
+        for start in range(0, len(group), config.micro_batch):
+            chunk = group[start:start + config.micro_batch]
+            responses = [e.response for e in chunk]
+            teacher_batch = pack([e.teacher_prompt for e in chunk], responses, policy.pad_id, policy.device)
+            mask, response_ids = teacher_batch.response_mask, teacher_batch.response_ids
+            clock = time.perf_counter()
+            teacher_logp = torch.log_softmax(policy.teacher_logits(teacher_batch).float(), -1)
+            teacher_s += time.perf_counter() - clock
+            del teacher_batch
+            clock = time.perf_counter()
+            student_logp = torch.log_softmax(shared.response_logits(responses).float(), -1)
+            per_token = sdpo_token_losses(student_logp, teacher_logp, config.alpha, config.topk)
+            token_logp = student_logp.gather(-1, response_ids.unsqueeze(-1)).squeeze(-1)
+            sampler = _padded([e.sampler_logprobs for e in chunk], mask)
+            weights = importance_weights(token_logp, sampler, config.is_clip) if sampler is not None \
+                else torch.ones_like(mask)
+            loss = masked_weighted_sum(per_token, weights, mask) / total
+            if backward:
+                loss.backward()
+            student_s += time.perf_counter() - clock
+            loss_sum += loss.item()
+            kl_sum += (per_token.detach() * mask).sum().item()
+            weight_sum += (weights * mask).sum().item()
+        clock = time.perf_counter()
+        if backward:
+            shared.backward()
+        student_s += time.perf_counter() - clock
     return {"loss": loss_sum, "kl": kl_sum / total, "is_weight_mean": weight_sum / total, "tokens": total,
             "teacher_forward_s": round(teacher_s, 3), "student_forward_backward_s": round(student_s, 3)}
+
+
+def _by_student_prompt(examples: list[Example]) -> dict[tuple[int, ...], list[Example]]:
+    groups: dict[tuple[int, ...], list[Example]] = {}
+    for example in examples:
+        groups.setdefault(tuple(example.student_prompt), []).append(example)
+    return groups
 
 
 def _padded(rows: list[list[float] | None], mask: torch.Tensor) -> torch.Tensor | None:

@@ -1,0 +1,111 @@
+"""The transformers sampler and the shared-prompt student pass on a tiny random model."""
+
+import pytest
+import torch
+
+from sdpo_cli.backends.hf import HFSampler, draw
+from sdpo_cli.config import SamplingConfig, TrainConfig
+from sdpo_cli.train.policy import Policy, pack
+from sdpo_cli.train.shared_prompt import SharedPrompt
+
+
+def trained_policy(model_dir, dtype="float32"):
+    """A policy whose student adapter is not the identity (random B), in fp32 so that
+    merged and unmerged passes agree to float precision."""
+    torch.manual_seed(0)
+    policy = Policy(str(model_dir), TrainConfig(dtype=dtype))
+    with torch.no_grad():
+        for name, param in policy.model.named_parameters():
+            if ".default." in name and "lora_B" in name:
+                param.normal_(0, 0.05)
+    return policy
+
+
+def prompts(policy):
+    return [policy.chat_ids([{"role": "user", "content": text}]) for text in ("Say hi.", "Name a colour, please.")]
+
+
+def test_sampler_logprobs_are_the_adapted_policy_logprobs(tiny_model_dir):
+    policy = trained_policy(tiny_model_dir)
+    batch = prompts(policy)  # different lengths: left padding and positions are exercised
+    completions = HFSampler(policy).sample_each(batch, SamplingConfig(max_new_tokens=10), seed=3)
+    with torch.no_grad():
+        for prompt, completion in zip(batch, completions):
+            packed = pack([prompt], [completion.token_ids], policy.pad_id, "cpu")
+            logp = torch.log_softmax(policy.response_logits(packed).float(), -1)[0]
+            want = logp.gather(-1, packed.response_ids[0][:, None]).squeeze(-1)
+            assert torch.allclose(torch.tensor(completion.logprobs), want, atol=1e-4)
+            assert completion.prompt_tokens == len(prompt) and 1 <= len(completion.token_ids) <= 10
+
+
+def test_sampling_repeats_under_a_seed_and_restores_the_weights(tiny_model_dir):
+    policy = trained_policy(tiny_model_dir)
+    before = {n: p.detach().clone() for n, p in policy.model.named_parameters()}
+    sampler, params = HFSampler(policy), SamplingConfig(max_new_tokens=12)
+    first = [c.token_ids for c in sampler.sample(prompts(policy)[0], 4, params, seed=7)]
+    again = [c.token_ids for c in sampler.sample(prompts(policy)[0], 4, params, seed=7)]
+    other = [c.token_ids for c in sampler.sample(prompts(policy)[0], 4, params, seed=8)]
+    assert first == again and first != other
+    assert all(torch.equal(before[n], p) for n, p in policy.model.named_parameters())
+
+
+def test_greedy_decoding_follows_the_argmax(tiny_model_dir):
+    policy = trained_policy(tiny_model_dir)
+    prompt = prompts(policy)[1]
+    completion = HFSampler(policy).sample(prompt, 1, SamplingConfig(temperature=0.0, max_new_tokens=6), seed=0)[0]
+    ids = list(prompt)
+    with torch.no_grad():
+        for token in completion.token_ids:
+            assert token == int(policy.model(input_ids=torch.tensor([ids])).logits[0, -1].argmax())
+            ids.append(token)
+
+
+def test_draw_follows_the_distribution_and_the_nucleus():
+    generator = torch.Generator().manual_seed(0)
+    logits = torch.log(torch.tensor([[0.6, 0.3, 0.1, 0.0]])).expand(20000, -1)
+    counts = torch.bincount(draw(logits, SamplingConfig(), generator), minlength=4).float() / 20000
+    assert torch.allclose(counts, torch.tensor([0.6, 0.3, 0.1, 0.0]), atol=0.015)
+    nucleus = torch.bincount(draw(logits, SamplingConfig(top_p=0.8), generator), minlength=4).float() / 20000
+    assert nucleus[2] == 0 and nucleus[3] == 0 and abs(nucleus[0] - 2 / 3) < 0.015
+    assert draw(logits[:3], SamplingConfig(top_p=0.1), generator).tolist() == [0, 0, 0]
+    assert draw(logits[:2], SamplingConfig(temperature=0.0), generator).tolist() == [0, 0]
+
+
+def test_shared_prompt_gives_the_full_sequence_gradient(tiny_model_dir):
+    """Prompt run once, responses on its cache (in two micro-batches): the same logits
+    and the same adapter gradient as every prompt + response sequence run in full."""
+    policy = trained_policy(tiny_model_dir)
+    policy.model.train()
+    prompt = prompts(policy)[1]
+    responses = [[70, 71, 72, 73, 74], [80, 81], [90, 91, 92]]
+    packed = pack([prompt] * 3, responses, policy.pad_id, "cpu")
+    weights = torch.randn(3, 5, policy.model.config.vocab_size, generator=torch.Generator().manual_seed(1))
+    weights = weights * packed.response_mask[..., None]
+
+    def padded(logits):
+        return torch.nn.functional.pad(logits, (0, 0, 0, 5 - logits.shape[1]))
+
+    def gradients(forward_backward):
+        policy.model.zero_grad(set_to_none=True)
+        logits = forward_backward()
+        return logits, {n: p.grad.clone() for n, p in policy.model.named_parameters() if p.grad is not None}
+
+    def full():
+        logits = policy.response_logits(packed)
+        (logits * weights).sum().backward()
+        return logits.detach()
+
+    def shared():
+        cache = SharedPrompt(policy, prompt)
+        logits = torch.cat([padded(cache.response_logits(responses[:1])), padded(cache.response_logits(responses[1:]))])
+        (logits * weights).sum().backward()
+        cache.backward()
+        return logits.detach()
+
+    full_logits, full_grads = gradients(full)
+    shared_logits, shared_grads = gradients(shared)
+    mask = packed.response_mask.bool()
+    assert torch.allclose(shared_logits[mask], full_logits[mask], atol=1e-4)
+    assert shared_grads.keys() == full_grads.keys() and full_grads
+    for name, grad in full_grads.items():
+        assert torch.allclose(shared_grads[name], grad, atol=1e-5, rtol=1e-3), name
