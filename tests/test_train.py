@@ -44,7 +44,7 @@ def test_loss_is_zero_when_teacher_sees_the_student_context(tiny_model_dir):
 
 
 def test_one_update_lowers_the_loss_on_the_same_batch(tiny_model_dir):
-    policy = make_policy(tiny_model_dir, learning_rate=1e-4)  # the default rate
+    policy = make_policy(tiny_model_dir, learning_rate=TrainConfig.learning_rate)  # the default rate
     optimizer = make_optimizer(policy)
     batch = examples(policy)
     first = sdpo_update(policy, optimizer, batch)["loss"]
