@@ -99,10 +99,13 @@ def test_report_command_rerenders_from_logs(compare_out):
     assert doc["aggregate"]["sdpo"]["problems"] == 1
 
 
-def test_compare_rejects_pool_below_budget_and_unknown_method():
+def test_compare_rejects_pool_below_budget_unknown_method_and_no_tokens():
     result = subprocess.run([sys.executable, "-m", "sdpo_cli", "compare", str(PROBLEMS), "--budget", "8",
                              "--pool", "4"], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 2 and "--pool 4 is smaller than --budget 8" in result.stderr
     result = subprocess.run([sys.executable, "-m", "sdpo_cli", "compare", str(PROBLEMS), "--baselines", "magic"],
                             capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 2 and "unknown method 'magic'" in result.stderr
+    result = subprocess.run([sys.executable, "-m", "sdpo_cli", "compare", str(PROBLEMS), "--max-new-tokens", "0"],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 2 and "--max-new-tokens must be positive" in result.stderr

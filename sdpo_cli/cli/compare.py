@@ -50,8 +50,8 @@ def compare(
     unknown = [m for m in chosen if m not in METHODS]
     if unknown:
         raise UsageError(f"unknown method {unknown[0]!r}", hint=f"use {', '.join(METHODS)}")
-    if budget < 1 or seeds < 1 or batch < 1 or workers < 1:
-        raise UsageError("--budget, --seeds, --batch and --workers must be positive")
+    if budget < 1 or seeds < 1 or batch < 1 or workers < 1 or max_new_tokens < 1:
+        raise UsageError("--budget, --seeds, --batch, --workers and --max-new-tokens must be positive")
     pool = pool or budget
     if pool < budget:
         raise UsageError(f"--pool {pool} is smaller than --budget {budget}",

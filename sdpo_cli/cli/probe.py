@@ -36,8 +36,8 @@ def probe(
     from ..verifiers.registry import load_checked
     from .check import expand
 
-    if samples < 1:
-        raise UsageError("--samples must be positive")
+    if samples < 1 or max_new_tokens < 1:
+        raise UsageError("--samples and --max-new-tokens must be positive")
     loaded = [load_checked(path) for path in expand(problems)]
     config = SolveConfig(seed=seed, model=model, backend=backend,
                          sampling=SamplingConfig(temperature=temperature, max_new_tokens=max_new_tokens))
