@@ -2,8 +2,8 @@
 
 Each call decodes with the student adapter merged into the base weights (`Policy.merged`:
 the same model object, its LoRA branches switched off for the call), so sampling costs
-what the plain model costs; generating through the LoRA branches ran at 0.7x the plain
-model's speed (bench/RESULTS.md). The decode loop is ours rather than `generate`: it
+what the plain model costs; generating through the LoRA branches ran at about 0.6x that
+speed (bench/RESULTS.md). The decode loop is ours rather than `generate`: it
 keeps only the sampled tokens' log-probs (not every step's full logits) and draws tokens
 by inverse CDF from a private generator (torch.multinomial spent a fifth of each step
 drawing exponentials over the 49k-token vocabulary).
