@@ -56,7 +56,8 @@ def test_embedded_model_converts_and_answers(policy):
 
 @needs_vllm
 def test_vllm_and_trainer_log_probs_agree_before_and_after_sync(policy):
-    from sdpo_cli.backends.vllm import PARITY_TOLERANCE, ParityError, VLLMSampler
+    from sdpo_cli.backends.base import PARITY_TOLERANCE, ParityError
+    from sdpo_cli.backends.vllm import VLLMSampler
     from sdpo_cli.config import SamplingConfig
     from sdpo_cli.models import resolve_model
 

@@ -1,4 +1,5 @@
-"""The transformers sampler and the shared-prompt student pass on a tiny random model."""
+"""The transformers sampler and the shared-prefix passes (student and teacher) on a tiny
+random model."""
 
 import pytest
 import torch
@@ -6,7 +7,7 @@ import torch
 from sdpo_cli.backends.hf import HFSampler, draw
 from sdpo_cli.config import SamplingConfig, TrainConfig
 from sdpo_cli.train.policy import Policy, pack
-from sdpo_cli.train.shared_prompt import SharedPrompt
+from sdpo_cli.train.shared_prompt import SharedPrompt, SharedTeacher, common_prefix_length
 
 
 def trained_policy(model_dir, dtype="float32"):
@@ -109,3 +110,44 @@ def test_shared_prompt_gives_the_full_sequence_gradient(tiny_model_dir):
     assert shared_grads.keys() == full_grads.keys() and full_grads
     for name, grad in full_grads.items():
         assert torch.allclose(shared_grads[name], grad, atol=1e-5, rtol=1e-3), name
+
+
+def test_common_prefix_leaves_every_prompt_a_rest_unless_all_are_equal():
+    assert common_prefix_length([[1, 2, 3], [1, 2, 4, 5]]) == 2
+    assert common_prefix_length([[1, 2, 3], [1, 2, 3]]) == 3  # all equal: the whole prompt
+    assert common_prefix_length([[1, 2], [1, 2, 3]]) == 1  # one prompt is the other's prefix
+    assert common_prefix_length([[7], [8]]) == 0
+
+
+@pytest.mark.parametrize("mode", ["ema", "trust-region", "frozen", "live"])
+def test_shared_teacher_gives_the_full_sequence_teacher_logits(tiny_model_dir, mode):
+    """The teacher prompts' common prefix run once per view, rests of different lengths
+    left-padded after it: the same logits as each teacher prompt + response in full."""
+    torch.manual_seed(0)
+    policy = Policy(str(tiny_model_dir), TrainConfig(dtype="float32", teacher=mode, teacher_rate=0.3))
+    with torch.no_grad():  # student, EMA teacher and initial model all differ
+        for name, param in policy.model.named_parameters():
+            if "lora_B" in name:
+                param.normal_(0, 0.05)
+    question = "Name a colour, please."
+    teacher_prompts = [policy.chat_ids([{"role": "user", "content": f"{question}\n\nFeedback: {f}"}])
+                       for f in ("wrong.", "that colour is not a colour at all, try again.", "wrong.")]
+    responses = [[70, 71, 72], [80, 81, 82, 83, 84], [90]]
+    views = {"ema": ["teacher"], "trust-region": ["initial", "default"], "frozen": ["initial"],
+             "live": ["default"]}[mode]
+    packed = pack(teacher_prompts, responses, policy.pad_id, "cpu")
+    with torch.no_grad():
+        full = []
+        for view in views:
+            with policy.adapter(view):
+                full.append(policy.response_logits(packed))
+        want = policy.combine_teacher(full)
+    teacher = SharedTeacher(policy, teacher_prompts)
+    assert len(teacher.shared) == len(views)
+    got = torch.cat([teacher.response_logits(responses[:2], teacher_prompts[:2]),
+                     torch.nn.functional.pad(teacher.response_logits(responses[2:], teacher_prompts[2:]),
+                                             (0, 0, 0, 4))])
+    mask = packed.response_mask.bool()
+    assert torch.allclose(got[mask], want[mask], atol=1e-4)
+    if mode == "trust-region":  # the lerp really mixes two different views
+        assert not torch.allclose(full[0][mask], full[1][mask], atol=1e-2)

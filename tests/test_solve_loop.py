@@ -69,3 +69,27 @@ def test_truncated_attempt_feedback(tmp_path, tiny_model_dir):
     record = log.attempts()[0]
     assert record["finish_reason"] == "length"
     assert record["verdict"]["feedback"].startswith("Truncated Attempt")
+
+
+def test_a_sampler_whose_log_probs_disagree_with_the_trainer_fails_the_run(tmp_path, tiny_model_dir):
+    """Every update compares the sampler's log-probs of the round's tokens with the
+    trainer's; a sampler not serving the trained policy stops the run (exit 4)."""
+    from sdpo_cli.backends.base import ParityError
+
+    class Confident(ScriptedSampler):  # claims probability 1 for every token it wrote
+        def sample(self, prompt_ids, n, params, seed):
+            out = super().sample(prompt_ids, n, params, seed)
+            for completion in out:
+                completion.logprobs = [0.0] * len(completion.token_ids)
+            return out
+
+    problem, verifier = load_checked(PROBLEMS / "reverse-string.json")
+    cfg = SolveConfig(budget=8, batch=4, model=str(tiny_model_dir), train=TrainConfig())
+    sampler = Confident([WRONG])
+    engine = load_engine(cfg, sampler=sampler)
+    sampler.tokenize = lambda text: engine.policy.tokenizer(text, add_special_tokens=False).input_ids
+    log = start_log(tmp_path / "run", problem, cfg)
+    with pytest.raises(ParityError, match="round 1") as error:
+        solve(problem, verifier, cfg, log, engine=engine)
+    assert error.value.exit_code == 4
+    assert len(log.attempts()) == 4 and sampler.synced_versions == []  # the round is kept, nothing synced

@@ -7,6 +7,27 @@ from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 from ..config import SamplingConfig
+from ..errors import SdpoError
+
+# Parity between the sampler and the trainer: the mean absolute difference per token of
+# their log-probs of the same tokens. Measured on the embedded model in bf16 (bench/
+# RESULTS.md): the vLLM sampler's own samples show 0.03-0.04 against the trainer; a fixed
+# chat prompt plus a few decoded tokens 0.06-0.10 (the two stacks' bf16 kernels round
+# differently); a sampler left on the weights before even a small adapter change (LoRA B
+# ~ N(0, 0.01)) about 0.6. The check catches a sampler serving the wrong weights, not
+# bf16 rounding.
+PARITY_TOLERANCE = 0.2
+
+
+class ParityError(SdpoError):
+    """The sampler is not serving the policy being trained."""
+
+
+def check_parity(gap: float, what: str) -> None:
+    if gap > PARITY_TOLERANCE:
+        raise ParityError(f"sampler and trainer disagree on {what}: mean |logp gap| {gap:.3f} per token "
+                          f"> {PARITY_TOLERANCE}", hint="the sampler is not serving the trained policy; "
+                          "try --backend hf")
 
 
 @dataclass
@@ -36,8 +57,10 @@ class Sampler(Protocol):
     def sample_each(self, prompts: list[list[int]], params: SamplingConfig, seed: int) -> list[Completion]:
         """One attempt per prompt, batched (the prompts may differ in length)."""
 
-    def sync(self, policy: Any) -> dict[str, float] | None:
-        """Serve the policy's current weights; return sync metrics (seconds, parity)."""
+    def sync(self, policy: Any, check: bool = True) -> dict[str, float] | None:
+        """Serve the policy's current weights; return sync metrics (seconds, parity).
+        `check`: test parity on a fixed sequence now (the SDPO loop skips this, because
+        every update tests parity on the round's own samples instead)."""
 
     def close(self) -> None:
         """Free the engine."""

@@ -90,7 +90,7 @@ class HFSampler:
             completions.append(Completion(text, ids[:cut], logps[row, :cut].tolist(), reason, len(prompt)))
         return completions
 
-    def sync(self, policy) -> dict[str, float] | None:
+    def sync(self, policy, check: bool = True) -> dict[str, float] | None:
         return None  # samples from the trained model directly
 
     def close(self) -> None:

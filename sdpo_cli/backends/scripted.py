@@ -47,7 +47,7 @@ class ScriptedSampler:
     def sample_each(self, prompts: list[list[int]], params: SamplingConfig, seed: int) -> list[Completion]:
         return [self.sample(prompt, 1, params, seed + i)[0] for i, prompt in enumerate(prompts)]
 
-    def sync(self, policy) -> dict[str, float] | None:
+    def sync(self, policy, check: bool = True) -> dict[str, float] | None:
         self.synced_versions.append(getattr(policy, "version", 0))
         return None
 

@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 import torch
 
+from ..backends.base import check_parity
 from ..config import SolveConfig
 from ..problem import Problem
 from ..reprompt import fit_teacher_messages, pick_demonstration
@@ -121,11 +122,14 @@ class SdpoSearch:
         examples = build_examples(self.policy, self.problem, attempts, self.config)
         metrics = sdpo_update(self.policy, self.optimizer, examples)
         self.tally.train_s += time.monotonic() - start
+        if metrics.get("sampler_gap") is not None:
+            check_parity(metrics["sampler_gap"], f"the tokens of round {round_no}")
         train_tokens = sum(len(e.student_prompt) + len(e.teacher_prompt) + 2 * len(e.response)
                            for e in examples if e.teacher_prompt)
         self.tally.tokens_processed += train_tokens
         sync_start = time.monotonic()
-        sync = self.sampler.sync(self.policy) or {}
+        # no separate parity check here: the next update checks the next round's tokens
+        sync = self.sampler.sync(self.policy, check=False) or {}
         self.tally.sync_s += time.monotonic() - sync_start
         self.trained_round = round_no
         record = {"round": round_no, "policy_version": self.policy.version, **metrics, **sync,

@@ -26,6 +26,7 @@ from ..config import TrainConfig
 
 STUDENT = "default"
 TEACHER = "teacher"
+INITIAL = "initial"  # the base model: adapters off
 
 
 @dataclass
@@ -40,21 +41,28 @@ class Batch:
     response_mask: torch.Tensor  # [B, T], 1.0 on real response tokens
 
 
+def pad_responses(responses: list[list[int]], pad_id: int, device: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Responses right-padded to the longest: token ids [B, T] and a mask [B, T] that is
+    1.0 on real tokens."""
+    width = max(max(len(r) for r in responses), 1)
+    ids = [r + [pad_id] * (width - len(r)) for r in responses]
+    mask = [[1.0] * len(r) + [0.0] * (width - len(r)) for r in responses]
+    return torch.tensor(ids, device=device), torch.tensor(mask, device=device)
+
+
 def pack(prompts: list[list[int]], responses: list[list[int]], pad_id: int, device: str) -> Batch:
     width_p = max(len(p) for p in prompts)
     width_r = max(max(len(r) for r in responses), 1)
-    ids, mask, resp, resp_mask = [], [], [], []
+    ids, mask = [], []
     for prompt, response in zip(prompts, responses):
         left = width_p - len(prompt)
         right = width_r - len(response)
         ids.append([pad_id] * left + prompt + response + [pad_id] * right)
         mask.append([0] * left + [1] * (len(prompt) + len(response)) + [0] * right)
-        resp.append(response + [pad_id] * right)
-        resp_mask.append([1.0] * len(response) + [0.0] * right)
     attention = torch.tensor(mask, device=device)
     positions = (attention.cumsum(-1) - 1).clamp(min=0)
     return Batch(torch.tensor(ids, device=device), attention, positions,
-                 torch.tensor(resp, device=device), torch.tensor(resp_mask, device=device))
+                 *pad_responses(responses, pad_id, device))
 
 
 class Policy:
@@ -124,22 +132,35 @@ class Policy:
             means += (token.sum(-1) / batch.response_mask.sum(-1).clamp(min=1)).tolist()
         return means
 
-    @torch.no_grad()
-    def teacher_logits(self, batch: Batch) -> torch.Tensor:
-        mode, rate = self.config.teacher, self.config.teacher_rate
-        if mode == "ema":
+    # -- the teacher ------------------------------------------------------------------
+    def teacher_views(self) -> tuple[str, ...]:
+        """The weights the teacher's logits come from (`adapter` names), in the order
+        `combine_teacher` takes them."""
+        return {"ema": (TEACHER,), "live": (STUDENT,), "frozen": (INITIAL,),
+                "trust-region": (INITIAL, STUDENT)}[self.config.teacher]
+
+    def combine_teacher(self, logits: list[torch.Tensor]) -> torch.Tensor:
+        """The teacher's logits from those of its views (trust-region: lerp from the
+        initial model's towards the current student's by the teacher rate)."""
+        if self.config.teacher == "trust-region":
+            return torch.lerp(logits[0].float(), logits[1].float(), self.config.teacher_rate)
+        return logits[0]
+
+    @contextmanager
+    def adapter(self, name: str):
+        """Forward passes inside run under `name`: the student adapter, the EMA teacher
+        adapter, or the initial model (adapters off)."""
+        if name == INITIAL:
+            with self.model.disable_adapter():
+                yield
+        elif name == TEACHER:
             self.model.set_adapter(TEACHER)
             try:
-                return self.response_logits(batch)
+                yield
             finally:
                 self.model.set_adapter(STUDENT)
-        if mode == "live":
-            return self.response_logits(batch)
-        with self.model.disable_adapter():
-            initial = self.response_logits(batch)
-        if mode == "frozen":
-            return initial
-        return torch.lerp(initial.float(), self.response_logits(batch).float(), rate)
+        else:
+            yield
 
     @torch.no_grad()
     def reset(self, seed: int) -> None:

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import torch
 
 from .loss import importance_weights, masked_weighted_sum, sdpo_token_losses
-from .policy import Policy, pack
-from .shared_prompt import SharedPrompt
+from .policy import Policy, pad_responses
+from .shared_prompt import SharedPrompt, SharedTeacher
 
 
 @dataclass
@@ -63,12 +63,16 @@ def sdpo_loss(policy: Policy, examples: list[Example]) -> dict:
 
 def _accumulate(policy: Policy, active: list[Example], backward: bool) -> dict:
     """Loss over the active attempts in micro-batches, as a mean over all their tokens;
-    gradients accumulate when `backward`. The student prompt runs once per distinct prompt
-    (train/shared_prompt.py); attempts are sorted by length so that a micro-batch pads little."""
+    gradients accumulate when `backward`. The student prompt, and the teacher prompts'
+    common prefix, run once per distinct student prompt (train/shared_prompt.py); attempts
+    are sorted by length so that a micro-batch pads little."""
     config = policy.config
     total = sum(len(e.response) for e in active)
-    loss_sum = kl_sum = weight_sum = teacher_s = student_s = 0.0
+    loss_sum = kl_sum = weight_sum = gap_sum = gap_tokens = teacher_s = student_s = 0.0
     for prompt, group in _by_student_prompt(active).items():
+        clock = time.perf_counter()
+        teacher = SharedTeacher(policy, [e.teacher_prompt for e in group])
+        teacher_s += time.perf_counter() - clock
         clock = time.perf_counter()
         shared = SharedPrompt(policy, list(prompt))
         student_s += time.perf_counter() - clock
@@ -76,19 +80,22 @@ def _accumulate(policy: Policy, active: list[Example], backward: bool) -> dict:
         for start in range(0, len(group), config.micro_batch):
             chunk = group[start:start + config.micro_batch]
             responses = [e.response for e in chunk]
-            teacher_batch = pack([e.teacher_prompt for e in chunk], responses, policy.pad_id, policy.device)
-            mask, response_ids = teacher_batch.response_mask, teacher_batch.response_ids
+            response_ids, mask = pad_responses(responses, policy.pad_id, policy.device)
             clock = time.perf_counter()
-            teacher_logp = torch.log_softmax(policy.teacher_logits(teacher_batch).float(), -1)
+            teacher_logp = torch.log_softmax(
+                teacher.response_logits(responses, [e.teacher_prompt for e in chunk]).float(), -1)
             teacher_s += time.perf_counter() - clock
-            del teacher_batch
             clock = time.perf_counter()
             student_logp = torch.log_softmax(shared.response_logits(responses).float(), -1)
             per_token = sdpo_token_losses(student_logp, teacher_logp, config.alpha, config.topk)
             token_logp = student_logp.gather(-1, response_ids.unsqueeze(-1)).squeeze(-1)
             sampler = _padded([e.sampler_logprobs for e in chunk], mask)
-            weights = importance_weights(token_logp, sampler, config.is_clip) if sampler is not None \
-                else torch.ones_like(mask)
+            if sampler is None:
+                weights = torch.ones_like(mask)
+            else:
+                weights = importance_weights(token_logp, sampler, config.is_clip)
+                gap_sum += ((token_logp.detach() - sampler).abs() * mask).sum().item()
+                gap_tokens += mask.sum().item()
             loss = masked_weighted_sum(per_token, weights, mask) / total
             if backward:
                 loss.backward()
@@ -101,6 +108,7 @@ def _accumulate(policy: Policy, active: list[Example], backward: bool) -> dict:
             shared.backward()
         student_s += time.perf_counter() - clock
     return {"loss": loss_sum, "kl": kl_sum / total, "is_weight_mean": weight_sum / total, "tokens": total,
+            "sampler_gap": gap_sum / gap_tokens if gap_tokens else None,
             "teacher_forward_s": round(teacher_s, 3), "student_forward_backward_s": round(student_s, 3)}
 
 

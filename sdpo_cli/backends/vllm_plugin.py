@@ -1,0 +1,43 @@
+"""vLLM plugin: shorten the busy-wait of vLLM's processes between requests.
+
+vLLM's multiprocess executor (the only one vLLM-CPU allows) passes messages between its
+engine and worker processes through shared memory; a reader that has just read keeps
+polling for 1 s before it sleeps on a socket. Between the sampler's requests sdpo trains
+in the parent process, so for the first second of every update (and of the weight sync
+after it) one of this machine's two cores was taken by that poll.
+
+vLLM loads this hook in each of its processes (entry point group `vllm.general_plugins`).
+It does nothing unless SPIN_ENV is set, which the vLLM sampler does before it starts the
+engine (to SAMPLER_SPIN_S unless the user has set it), so other uses of vLLM in the same
+environment are unaffected.
+"""
+
+from __future__ import annotations
+
+import os
+
+SPIN_ENV = "SDPO_VLLM_IDLE_SPIN_S"
+# Measured on the 2-core CPU machine (bench/RESULTS.md): with no spin at all a reader
+# sometimes missed its wake-up and slept until vLLM's 5 s recheck (6 of 15 weight syncs);
+# with 0.1 s, none in 55, and decoding (one message per step, tens of ms apart) still
+# never sleeps.
+SAMPLER_SPIN_S = "0.1"
+
+
+def register() -> None:
+    setting = os.environ.get(SPIN_ENV)
+    if setting is None:
+        return
+    from vllm.distributed.device_communicators.shm_broadcast import SpinCondition
+
+    spin_s = float(setting)
+    wait = SpinCondition.wait
+    if getattr(wait, "sdpo_spin_s", None) is not None:
+        return  # already installed in this process
+
+    def wait_briefly(self, timeout_ms: int | None = None) -> None:
+        self.busy_loop_s = min(self.busy_loop_s, spin_s)
+        wait(self, timeout_ms)
+
+    wait_briefly.sdpo_spin_s, wait_briefly.sdpo_original = spin_s, wait
+    SpinCondition.wait = wait_briefly
