@@ -16,6 +16,8 @@ from __future__ import annotations
 import torch
 from transformers import DynamicCache
 
+from .policy import pack
+
 
 def common_prefix_length(prompts: list[list[int]]) -> int:
     """How many tokens all prompts begin with, one fewer where some prompt would be all
@@ -51,8 +53,8 @@ class SharedPrompt:
                         ) -> torch.Tensor:
         """Logits [B, T, V] predicting each response token (responses right-padded to the
         longest). `prompts`: each attempt's full prompt, which begins with the prefix
-        (default: the prefix itself). The rests of the prompts are left-padded, so that
-        the responses share one slice of the sequence, as `policy.pack` lays them out."""
+        (default: the prefix itself). The rests of the prompts and the responses are laid
+        out by `pack` (rests left-padded), so that the responses share one slice."""
         length = len(self.prefix)
         rests = [p[length:] for p in prompts] if prompts is not None else [[] for _ in responses]
         if prompts is not None and any(p[:length] != self.prefix for p in prompts):
@@ -60,22 +62,17 @@ class SharedPrompt:
         rest_width = max(len(r) for r in rests)
         if rest_width and not all(rests):
             raise ValueError("prompts must all equal the prefix or all extend it (common_prefix_length)")
-        width = max(max(len(r) for r in responses), 1)
-        ids, mask = [], []
-        for rest, response in zip(rests, responses):
-            left, right = rest_width - len(rest), width - len(response)
-            ids.append([self.pad_id] * left + rest + response + [self.pad_id] * right)
-            mask.append([1] * length + [0] * left + [1] * (len(rest) + len(response)) + [0] * right)
-        attention = torch.tensor(mask, device=self.device)
-        positions = (attention.cumsum(-1) - 1)[:, length:].clamp(min=length)
-        batch = len(responses)
+        packed = pack(rests, responses, self.pad_id, self.device)
+        batch, width = packed.response_ids.shape
+        attention = torch.cat([torch.ones(batch, length, dtype=packed.attention_mask.dtype, device=self.device),
+                               packed.attention_mask], dim=1)
         cache = DynamicCache(config=self.policy.model.config)
         *kv, last_logits = self._leaves
         for layer in range(len(kv) // 2):
             keys, values = kv[2 * layer], kv[2 * layer + 1]
             cache.update(keys.expand(batch, -1, -1, -1), values.expand(batch, -1, -1, -1), layer)
-        out = self.policy.forward(input_ids=torch.tensor(ids, device=self.device), attention_mask=attention,
-                                  position_ids=positions, past_key_values=cache, use_cache=True)
+        out = self.policy.forward(input_ids=packed.input_ids, attention_mask=attention,
+                                  position_ids=packed.position_ids + length, past_key_values=cache, use_cache=True)
         if rest_width:
             return out.logits[:, rest_width - 1:rest_width - 1 + width, :]
         return torch.cat([last_logits.expand(batch, -1, -1), out.logits[:, :-1, :]], dim=1)
