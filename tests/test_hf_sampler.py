@@ -10,11 +10,11 @@ from sdpo_cli.train.policy import Policy, pack
 from sdpo_cli.train.shared_prompt import SharedPrompt, SharedTeacher, common_prefix_length
 
 
-def trained_policy(model_dir, dtype="float32"):
+def trained_policy(model_dir, dtype="float32", lora_targets=("all-linear",)):
     """A policy whose student adapter is not the identity (random B), in fp32 so that
     merged and unmerged passes agree to float precision."""
     torch.manual_seed(0)
-    policy = Policy(str(model_dir), TrainConfig(dtype=dtype))
+    policy = Policy(str(model_dir), TrainConfig(dtype=dtype, lora_targets=lora_targets))
     with torch.no_grad():
         for name, param in policy.model.named_parameters():
             if ".default." in name and "lora_B" in name:
@@ -72,10 +72,12 @@ def test_draw_follows_the_distribution_and_the_nucleus():
     assert draw(logits[:2], SamplingConfig(temperature=0.0), generator).tolist() == [0, 0]
 
 
-def test_shared_prompt_gives_the_full_sequence_gradient(tiny_model_dir):
+@pytest.mark.parametrize("targets", [("all-linear",), ("gate_proj", "up_proj", "down_proj")])
+def test_shared_prompt_gives_the_full_sequence_gradient(tiny_model_dir, targets):
     """Prompt run once, responses on its cache (in two micro-batches): the same logits
-    and the same adapter gradient as every prompt + response sequence run in full."""
-    policy = trained_policy(tiny_model_dir)
+    and the same adapter gradient as every prompt + response sequence run in full. With
+    the MLP alone adapted, the first layer's prompt keys and values carry no graph."""
+    policy = trained_policy(tiny_model_dir, lora_targets=targets)
     policy.model.train()
     prompt = prompts(policy)[1]
     responses = [[70, 71, 72, 73, 74], [80, 81], [90, 91, 92]]

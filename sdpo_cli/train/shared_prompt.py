@@ -46,8 +46,9 @@ class SharedPrompt:
                              logits_to_keep=1)
         cache = out.past_key_values
         self._roots = [t for layer in cache.layers for t in (layer.keys, layer.values)] + [out.logits]
-        grad = torch.is_grad_enabled()
-        self._leaves = [t.detach().requires_grad_(grad) for t in self._roots]
+        # a root that no trainable weight reaches (the first layer's keys and values when the
+        # adapter leaves its projections alone) stays a plain tensor: it has no graph to run
+        self._leaves = [t.detach().requires_grad_(t.requires_grad) for t in self._roots]
 
     def response_logits(self, responses: list[list[int]], prompts: list[list[int]] | None = None
                         ) -> torch.Tensor:
