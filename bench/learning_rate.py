@@ -11,6 +11,7 @@ sampled from the current policy; after each, the loss on the round just trained 
 |change of an attempt's mean per-token log-prob| against the initial model.
 
     python bench/learning_rate.py [--rates 1e-5,1e-4,3e-4,1e-3] [--updates 4] [--batch 8]
+                                  [--lora-targets all-linear,gate_proj+up_proj+down_proj]
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ def main() -> None:
     parser.add_argument("--rates", default="1e-5,1e-4,3e-4,1e-3")
     parser.add_argument("--updates", type=int, default=4)
     parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--lora-targets", default="all-linear",
+                        help="comma-separated choices to compare, modules of one choice joined by +")
     args = parser.parse_args()
     from sdpo_cli.backends.hf import HFSampler
     from sdpo_cli.config import SolveConfig, TrainConfig
@@ -38,8 +41,11 @@ def main() -> None:
     problem, verifier = load_checked(args.problem)
     path = str(resolve_model().path)
     results = {}
-    for rate in (float(r) for r in args.rates.split(",")):
-        config = SolveConfig(batch=args.batch, train=TrainConfig(learning_rate=rate))
+    choices = [(float(rate), tuple(targets.split("+"))) for targets in args.lora_targets.split(",")
+               for rate in args.rates.split(",")]
+    for rate, targets in choices:
+        label = f"{rate:g}" if len(choices) == len(args.rates.split(",")) else f"{rate:g} {'+'.join(targets)}"
+        config = SolveConfig(batch=args.batch, train=TrainConfig(learning_rate=rate, lora_targets=targets))
         policy = Policy(path, config.train)
         sampler, optimizer = HFSampler(policy), make_optimizer(policy)
         prompt = policy.chat_ids(problem.messages())
@@ -57,10 +63,10 @@ def main() -> None:
             rows.append({"loss_before": round(metrics["loss"], 4), "loss_after": round(after, 4),
                          "kl": round(metrics["kl"], 4), "grad_norm": round(metrics["grad_norm"], 3),
                          "held_out_shift": round(shift, 4), "passes": sum(a.passed for a in attempts)})
-            print(f"lr {rate:g} update {update + 1}: loss {rows[-1]['loss_before']} -> {rows[-1]['loss_after']}, "
+            print(f"lr {label} update {update + 1}: loss {rows[-1]['loss_before']} -> {rows[-1]['loss_after']}, "
                   f"held-out shift {rows[-1]['held_out_shift']} nat/token, passes {rows[-1]['passes']}",
                   flush=True)
-        results[f"{rate:g}"] = rows
+        results[label] = rows
         del policy, sampler, optimizer
     print(json.dumps(results, indent=1))
 

@@ -2,8 +2,10 @@
 
 On a shipped problem the embedded model fails (so every SDPO round trains), rounds
 alternate: sampling-only (generate + verify) and SDPO (generate + verify + teacher
-forward + student forward/backward + optimizer + weight sync). Prints wall seconds per
-attempt of each kind, their ratio, and the breakdown. Target: SDPO <= 1.5x.
+forward + student forward/backward + optimizer + weight sync), both from the current
+policy with the same sampling seed (vLLM's samples still differ between the two: its
+prefix cache changes the prompt's numerics). Prints wall seconds per attempt of each
+kind, their ratio, the per-round ratios and the breakdown. Target: SDPO <= 1.5x.
 
     python bench/solve.py [--problem problems/count-vowels.json] [--rounds 3] [--batch 8]
 """
@@ -22,8 +24,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--backend", default="auto")
+    parser.add_argument("--lora-targets", default=None, help="comma-separated modules (default: sdpo's)")
     args = parser.parse_args()
-    from sdpo_cli.config import SolveConfig
+    from sdpo_cli.config import SolveConfig, TrainConfig
     from sdpo_cli.methods.attempts import Tally, sample_and_verify
     from sdpo_cli.methods.engine import load_engine
     from sdpo_cli.methods.sdpo import build_examples
@@ -31,7 +34,8 @@ def main() -> None:
     from sdpo_cli.verifiers.registry import load_checked
 
     problem, verifier = load_checked(args.problem)
-    config = SolveConfig(batch=args.batch, backend=args.backend)
+    train = TrainConfig(lora_targets=tuple(args.lora_targets.split(","))) if args.lora_targets else TrainConfig()
+    config = SolveConfig(batch=args.batch, backend=args.backend, train=train)
     start = time.perf_counter()
     engine = load_engine(config)
     startup = time.perf_counter() - start
@@ -65,7 +69,7 @@ def main() -> None:
     per_plain = mean(plain, "total_s") / args.batch
     per_sdpo = mean(sdpo, "total_s") / args.batch
     print(f"backend {engine.backend}, problem {problem.id}, batch {args.batch}, {args.rounds} rounds each, "
-          f"start-up {startup:.1f} s")
+          f"start-up {startup:.1f} s, LoRA on {','.join(train.lora_targets)}")
     print(f"{'round kind':<14} {'s/attempt':>10} {'generate':>9} {'verify':>7} {'teacher fwd':>12} "
           f"{'student f+b':>12} {'sync':>6} {'tokens':>7}")
     for name, rows, per in (("sampling-only", plain, per_plain), ("sdpo", sdpo, per_sdpo)):
@@ -73,6 +77,8 @@ def main() -> None:
               f"{mean(rows, 'teacher_forward_s'):>12.1f} {mean(rows, 'student_forward_backward_s'):>12.1f} "
               f"{mean(rows, 'sync_s'):>6.1f} {mean(rows, 'tokens'):>7.0f}")
     print(f"ratio sdpo / sampling-only per attempt: {per_sdpo / per_plain:.2f}")
+    ratios = [s["total_s"] / p["total_s"] for s, p in zip(sdpo, plain)]
+    print("per round: " + ", ".join(f"{x:.2f}" for x in ratios))
     # The same quantity without the variance of attempt lengths between rounds: each SDPO
     # round's total against its own generate + verify time.
     matched = statistics.mean(r["total_s"] / (r["generate_s"] + r["verify_s"]) for r in sdpo)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from ..backends.registry import build_sampler, resolve_backend
 from ..config import SolveConfig
 from ..models import ModelSource, resolve_model
+from ..train.allocator import keep_freed_memory
 from ..train.policy import Policy
 
 PARITY_TEXT = "def add(a, b):\n    return a + b\n\nprint(add(2, 3))  # prints 5"
@@ -31,6 +32,7 @@ def load_engine(config: SolveConfig, sampler=None) -> Engine:
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
+    keep_freed_memory()  # ~20% less time per update on glibc (train/allocator.py)
     source = resolve_model(config.model)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     torch.manual_seed(config.train.seed)
