@@ -1,11 +1,12 @@
 """Cost of an SDPO round against a sampling-only round of the same batch, side by side.
 
 On a shipped problem the embedded model fails (so every SDPO round trains), rounds
-alternate: sampling-only (generate + verify) and SDPO (generate + verify + teacher
-forward + student forward/backward + optimizer + weight sync), both from the current
-policy with the same sampling seed (vLLM's samples still differ between the two: its
-prefix cache changes the prompt's numerics). Prints wall seconds per attempt of each
-kind, their ratio, the per-round ratios and the breakdown. Target: SDPO <= 1.5x.
+alternate: sampling-only (generate + verify) and SDPO (generate + verify, then the
+loop's own update: teacher forward, student forward/backward, optimizer and EMA steps,
+weight sync, the round's log and checkpoint). Both kinds log their attempts and sample
+from the current policy with the same seed (vLLM's samples still differ between them:
+its seeded sampling is not bit-reproducible on the CPU). Prints wall seconds per attempt
+of each kind, their ratio, the per-round ratios and the breakdown. Target: SDPO <= 1.5x.
 
     python bench/solve.py [--problem problems/count-vowels.json] [--rounds 3] [--batch 8]
 """
@@ -15,7 +16,9 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import tempfile
 import time
+from pathlib import Path
 
 
 def main() -> None:
@@ -29,8 +32,8 @@ def main() -> None:
     from sdpo_cli.config import SolveConfig, TrainConfig
     from sdpo_cli.methods.attempts import Tally, sample_and_verify
     from sdpo_cli.methods.engine import load_engine
-    from sdpo_cli.methods.sdpo import build_examples
-    from sdpo_cli.train.update import make_optimizer, sdpo_update
+    from sdpo_cli.methods.sdpo import SdpoSearch
+    from sdpo_cli.runlog import RunLog
     from sdpo_cli.verifiers.registry import load_checked
 
     problem, verifier = load_checked(args.problem)
@@ -40,27 +43,30 @@ def main() -> None:
     engine = load_engine(config)
     startup = time.perf_counter() - start
     policy, sampler = engine.policy, engine.sampler
-    optimizer = make_optimizer(policy)
     prompt = policy.chat_ids(problem.messages())
     plain, sdpo = [], []
-    for r in range(args.rounds):
-        for kind in ("sampling", "sdpo"):
-            tally = Tally()
-            clock = time.perf_counter()
-            attempts = sample_and_verify(sampler, verifier, prompt, args.batch, config.sampling, 1000 + r, 1, r,
-                                         policy.version, None, tally)
-            row = {"generate_s": tally.generate_s, "verify_s": tally.verify_s,
-                   "tokens": tally.tokens_generated, "passes": sum(a.passed for a in attempts)}
-            if kind == "sdpo":
-                metrics = sdpo_update(policy, optimizer, build_examples(policy, problem, attempts, config))
-                sync_clock = time.perf_counter()
-                sync = sampler.sync(policy, check=False) or {}  # as the loop does: parity is checked
-                # on the next round's tokens, inside the update (sampler_gap)
-                row.update(teacher_forward_s=metrics["teacher_forward_s"],
-                           student_forward_backward_s=metrics["student_forward_backward_s"],
-                           sync_s=time.perf_counter() - sync_clock, sampler_gap=metrics["sampler_gap"])
-            row["total_s"] = time.perf_counter() - clock
-            (sdpo if kind == "sdpo" else plain).append(row)
+    with tempfile.TemporaryDirectory() as tmp:
+        log = RunLog.create(Path(tmp) / "run", {"problem": problem.id})
+        search = SdpoSearch(problem, verifier, policy, sampler, config, log=log)
+        for r in range(args.rounds):
+            for kind in ("sampling", "sdpo"):
+                tally = Tally()
+                clock = time.perf_counter()
+                attempts = sample_and_verify(sampler, verifier, prompt, args.batch, config.sampling, 1000 + r,
+                                             1, r + 1, policy.version, log, tally)
+                row = {"generate_s": tally.generate_s, "verify_s": tally.verify_s,
+                       "tokens": tally.tokens_generated, "passes": sum(a.passed for a in attempts)}
+                if kind == "sdpo":
+                    update_clock = time.perf_counter()
+                    record = search.update(r + 1, attempts)
+                    update_s = time.perf_counter() - update_clock
+                    row.update({key: record[key] for key in
+                                ("teacher_forward_s", "student_forward_backward_s", "sync_s", "sampler_gap")})
+                    # building the teacher prompts, optimizer and EMA steps, the round's log, the checkpoint
+                    row["other_s"] = update_s - row["teacher_forward_s"] - row["student_forward_backward_s"] \
+                        - row["sync_s"]
+                row["total_s"] = time.perf_counter() - clock
+                (sdpo if kind == "sdpo" else plain).append(row)
     engine.close()
 
     def mean(rows, key):
@@ -71,11 +77,11 @@ def main() -> None:
     print(f"backend {engine.backend}, problem {problem.id}, batch {args.batch}, {args.rounds} rounds each, "
           f"start-up {startup:.1f} s, LoRA on {','.join(train.lora_targets)}")
     print(f"{'round kind':<14} {'s/attempt':>10} {'generate':>9} {'verify':>7} {'teacher fwd':>12} "
-          f"{'student f+b':>12} {'sync':>6} {'tokens':>7}")
+          f"{'student f+b':>12} {'sync':>6} {'other':>6} {'tokens':>7}")
     for name, rows, per in (("sampling-only", plain, per_plain), ("sdpo", sdpo, per_sdpo)):
         print(f"{name:<14} {per:>10.2f} {mean(rows, 'generate_s'):>9.1f} {mean(rows, 'verify_s'):>7.1f} "
               f"{mean(rows, 'teacher_forward_s'):>12.1f} {mean(rows, 'student_forward_backward_s'):>12.1f} "
-              f"{mean(rows, 'sync_s'):>6.1f} {mean(rows, 'tokens'):>7.0f}")
+              f"{mean(rows, 'sync_s'):>6.1f} {mean(rows, 'other_s'):>6.1f} {mean(rows, 'tokens'):>7.0f}")
     print(f"ratio sdpo / sampling-only per attempt: {per_sdpo / per_plain:.2f}")
     ratios = [s["total_s"] / p["total_s"] for s, p in zip(sdpo, plain)]
     print("per round: " + ", ".join(f"{x:.2f}" for x in ratios))

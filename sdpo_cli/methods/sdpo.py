@@ -113,11 +113,13 @@ class SdpoSearch:
                 self.progress(info)
                 return self._result(True, winner, used, round_no)
             if used < config.budget:
-                info.update(self._update(round_no, attempts))
+                info.update(self.update(round_no, attempts))
             self.progress(info)
         return self._result(False, None, used, round_no)
 
-    def _update(self, round_no: int, attempts: list[Attempt]) -> dict[str, Any]:
+    def update(self, round_no: int, attempts: list[Attempt]) -> dict[str, Any]:
+        """One SDPO update on a failed round, the sampler synced to it, the round's metrics
+        logged and the training state checkpointed; returns the round's record."""
         start = time.monotonic()
         examples = build_examples(self.policy, self.problem, attempts, self.config)
         metrics = sdpo_update(self.policy, self.optimizer, examples)
@@ -130,10 +132,12 @@ class SdpoSearch:
         sync_start = time.monotonic()
         # no separate parity check here: the next update checks the next round's tokens
         sync = self.sampler.sync(self.policy, check=False) or {}
-        self.tally.sync_s += time.monotonic() - sync_start
+        sync_s = time.monotonic() - sync_start
+        self.tally.sync_s += sync_s
         self.trained_round = round_no
         record = {"round": round_no, "policy_version": self.policy.version, **metrics, **sync,
-                  "train_s": round(time.monotonic() - start, 3), "tokens_processed": train_tokens}
+                  "sync_s": round(sync_s, 3), "train_s": round(time.monotonic() - start, 3),
+                  "tokens_processed": train_tokens}
         self.round_metrics.append(record)
         if self.log:
             self.log.append_round(record)

@@ -23,6 +23,7 @@ from peft.helpers import disable_input_dtype_casting
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from ..config import TrainConfig
+from .lora_linear import FusedLoraLinear
 
 STUDENT = "default"
 TEACHER = "teacher"
@@ -75,6 +76,7 @@ class Policy:
         lora = LoraConfig(r=config.lora_rank, lora_alpha=config.lora_alpha, lora_dropout=0.0,
                           target_modules=list(config.lora_targets) if config.lora_targets != ("all-linear",)
                           else "all-linear")
+        lora._register_custom_module({torch.nn.Linear: FusedLoraLinear})  # peft's layer, one autograd node
         self.model = get_peft_model(base, lora, adapter_name=STUDENT)
         if config.teacher == "ema":
             self.model.add_adapter(TEACHER, lora)
