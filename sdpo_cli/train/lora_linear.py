@@ -26,6 +26,7 @@ class LowRankLinear(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, weight, bias, lora_a, lora_b, scaling: float):
         dtype = x.dtype
+        weight = weight.to(dtype)  # no copy when the base layer already runs in x's dtype
         a = lora_a.to(dtype)
         b = (lora_b * scaling).to(dtype)
         rows = x.reshape(-1, x.shape[-1])
@@ -35,7 +36,7 @@ class LowRankLinear(torch.autograd.Function):
         if bias is not None:
             y += bias
         ctx.save_for_backward(rows, low, a, b, weight)
-        ctx.scaling, ctx.input_shape = scaling, x.shape
+        ctx.scaling, ctx.input_shape, ctx.factor_dtype = scaling, x.shape, lora_a.dtype
         return y.view(*x.shape[:-1], y.shape[-1])
 
     @staticmethod
@@ -47,9 +48,9 @@ class LowRankLinear(torch.autograd.Function):
         if ctx.needs_input_grad[0]:
             grad_x = (grad @ weight).addmm_(grad_low, a).view(ctx.input_shape)
         if ctx.needs_input_grad[3]:
-            grad_a = (grad_low.t() @ rows).float()
+            grad_a = (grad_low.t() @ rows).to(ctx.factor_dtype)
         if ctx.needs_input_grad[4]:
-            grad_b = (grad.t() @ low).float() * ctx.scaling
+            grad_b = (grad.t() @ low).to(ctx.factor_dtype) * ctx.scaling
         return grad_x, None, None, grad_a, grad_b, None
 
 
