@@ -41,11 +41,11 @@ def main() -> None:
     problem, verifier = load_checked(args.problem)
     path = str(resolve_model().path)
     results = {}
-    choices = [(float(rate), tuple(targets.split("+"))) for targets in args.lora_targets.split(",")
-               for rate in args.rates.split(",")]
-    for rate, targets in choices:
-        label = f"{rate:g}" if len(choices) == len(args.rates.split(",")) else f"{rate:g} {'+'.join(targets)}"
-        config = SolveConfig(batch=args.batch, train=TrainConfig(learning_rate=rate, lora_targets=targets))
+    target_choices = args.lora_targets.split(",")
+    for targets, rate in ((t, float(r)) for t in target_choices for r in args.rates.split(",")):
+        label = f"{rate:g}" if len(target_choices) == 1 else f"{rate:g} {targets}"
+        train = TrainConfig(learning_rate=rate, lora_targets=tuple(targets.split("+")))
+        config = SolveConfig(batch=args.batch, train=train)
         policy = Policy(path, config.train)
         sampler, optimizer = HFSampler(policy), make_optimizer(policy)
         prompt = policy.chat_ids(problem.messages())

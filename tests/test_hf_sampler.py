@@ -5,21 +5,10 @@ import pytest
 import torch
 
 from sdpo_cli.backends.hf import HFSampler, draw
-from sdpo_cli.config import SamplingConfig, TrainConfig
-from sdpo_cli.train.policy import Policy, pack
+from sdpo_cli.config import SamplingConfig
+from sdpo_cli.train.policy import pack
 from sdpo_cli.train.shared_prompt import SharedPrompt, SharedTeacher, common_prefix_length
-
-
-def trained_policy(model_dir, dtype="float32", lora_targets=("all-linear",)):
-    """A policy whose student adapter is not the identity (random B), in fp32 so that
-    merged and unmerged passes agree to float precision."""
-    torch.manual_seed(0)
-    policy = Policy(str(model_dir), TrainConfig(dtype=dtype, lora_targets=lora_targets))
-    with torch.no_grad():
-        for name, param in policy.model.named_parameters():
-            if ".default." in name and "lora_B" in name:
-                param.normal_(0, 0.05)
-    return policy
+from tiny_model import adapted_policy
 
 
 def prompts(policy):
@@ -27,7 +16,7 @@ def prompts(policy):
 
 
 def test_sampler_logprobs_are_the_adapted_policy_logprobs(tiny_model_dir):
-    policy = trained_policy(tiny_model_dir)
+    policy = adapted_policy(tiny_model_dir)
     batch = prompts(policy)  # different lengths: left padding and positions are exercised
     completions = HFSampler(policy).sample_each(batch, SamplingConfig(max_new_tokens=10), seed=3)
     with torch.no_grad():
@@ -40,7 +29,7 @@ def test_sampler_logprobs_are_the_adapted_policy_logprobs(tiny_model_dir):
 
 
 def test_sampling_repeats_under_a_seed_and_restores_the_weights(tiny_model_dir):
-    policy = trained_policy(tiny_model_dir)
+    policy = adapted_policy(tiny_model_dir)
     before = {n: p.detach().clone() for n, p in policy.model.named_parameters()}
     sampler, params = HFSampler(policy), SamplingConfig(max_new_tokens=12)
     first = [c.token_ids for c in sampler.sample(prompts(policy)[0], 4, params, seed=7)]
@@ -51,7 +40,7 @@ def test_sampling_repeats_under_a_seed_and_restores_the_weights(tiny_model_dir):
 
 
 def test_greedy_decoding_follows_the_argmax(tiny_model_dir):
-    policy = trained_policy(tiny_model_dir)
+    policy = adapted_policy(tiny_model_dir)
     prompt = prompts(policy)[1]
     completion = HFSampler(policy).sample(prompt, 1, SamplingConfig(temperature=0.0, max_new_tokens=6), seed=0)[0]
     ids = list(prompt)
@@ -77,7 +66,7 @@ def test_shared_prompt_gives_the_full_sequence_gradient(tiny_model_dir, targets)
     """Prompt run once, responses on its cache (in two micro-batches): the same logits
     and the same adapter gradient as every prompt + response sequence run in full. With
     the MLP alone adapted, the first layer's prompt keys and values carry no graph."""
-    policy = trained_policy(tiny_model_dir, lora_targets=targets)
+    policy = adapted_policy(tiny_model_dir, lora_targets=targets)
     policy.model.train()
     prompt = prompts(policy)[1]
     responses = [[70, 71, 72, 73, 74], [80, 81], [90, 91, 92]]
@@ -125,12 +114,7 @@ def test_common_prefix_leaves_every_prompt_a_rest_unless_all_are_equal():
 def test_shared_teacher_gives_the_full_sequence_teacher_logits(tiny_model_dir, mode):
     """The teacher prompts' common prefix run once per view, rests of different lengths
     left-padded after it: the same logits as each teacher prompt + response in full."""
-    torch.manual_seed(0)
-    policy = Policy(str(tiny_model_dir), TrainConfig(dtype="float32", teacher=mode, teacher_rate=0.3))
-    with torch.no_grad():  # student, EMA teacher and initial model all differ
-        for name, param in policy.model.named_parameters():
-            if "lora_B" in name:
-                param.normal_(0, 0.05)
+    policy = adapted_policy(tiny_model_dir, teacher=mode, teacher_rate=0.3)  # all views differ
     question = "Name a colour, please."
     teacher_prompts = [policy.chat_ids([{"role": "user", "content": f"{question}\n\nFeedback: {f}"}])
                        for f in ("wrong.", "that colour is not a colour at all, try again.", "wrong.")]

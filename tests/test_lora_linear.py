@@ -5,19 +5,9 @@ import pytest
 import torch
 from peft.tuners.lora.layer import Linear as PeftLoraLinear
 
-from sdpo_cli.config import TrainConfig
 from sdpo_cli.train.lora_linear import FusedLoraLinear
-from sdpo_cli.train.policy import STUDENT, TEACHER, Policy
-
-
-def adapted(model_dir, dtype="float32") -> Policy:
-    torch.manual_seed(0)
-    policy = Policy(str(model_dir), TrainConfig(dtype=dtype))
-    with torch.no_grad():
-        for name, param in policy.model.named_parameters():
-            if "lora_B" in name:
-                param.normal_(0, 0.05)
-    return policy
+from sdpo_cli.train.policy import STUDENT, TEACHER
+from tiny_model import adapted_policy
 
 
 def layers(policy):
@@ -34,13 +24,13 @@ def output_and_grads(forward, layer, x):
 
 
 def test_every_adapted_layer_is_the_fused_one(tiny_model_dir):
-    found = layers(adapted(tiny_model_dir))
+    found = layers(adapted_policy(tiny_model_dir))
     assert found and all(isinstance(layer, FusedLoraLinear) for layer in found)
 
 
 @pytest.mark.parametrize("input_needs_grad", [True, False])
 def test_fused_layer_equals_peft_in_fp32(tiny_model_dir, input_needs_grad):
-    policy = adapted(tiny_model_dir)
+    policy = adapted_policy(tiny_model_dir)
     for layer in layers(policy)[:7]:  # one decoder layer: attention and MLP projections
         x = torch.randn(2, 5, layer.in_features, requires_grad=input_needs_grad)
         fused_y, fused_grads = output_and_grads(FusedLoraLinear.forward, layer, x)
@@ -54,7 +44,7 @@ def test_fused_layer_equals_peft_in_fp32(tiny_model_dir, input_needs_grad):
 
 def test_fused_layer_in_bf16_stays_near_fp32(tiny_model_dir):
     """Mixed precision as in Policy.forward: bf16 activations, fp32 factors and gradients."""
-    policy = adapted(tiny_model_dir, dtype="bfloat16")
+    policy = adapted_policy(tiny_model_dir, dtype="bfloat16")
     layer = layers(policy)[4]
     x = torch.randn(3, 7, layer.in_features)
     y, grads = output_and_grads(FusedLoraLinear.forward, layer, x.bfloat16().requires_grad_())
@@ -65,7 +55,7 @@ def test_fused_layer_in_bf16_stays_near_fp32(tiny_model_dir):
 
 
 def test_uncovered_cases_take_peft_forward(tiny_model_dir):
-    policy = adapted(tiny_model_dir)
+    policy = adapted_policy(tiny_model_dir)
     layer = layers(policy)[0]
     assert layer._single_plain_adapter() == STUDENT
     layer.set_adapter([STUDENT, TEACHER])  # two active adapters: peft sums both branches

@@ -38,3 +38,21 @@ def build_tiny_model(directory: Path, seed: int = 0) -> Path:
     model.save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return directory
+
+
+def adapted_policy(model_dir: Path, **train_options):
+    """A Policy on the tiny model (fp32 unless `dtype` says otherwise, so that merged and
+    unmerged passes agree to float precision) whose adapters are not the identity: every
+    LoRA B factor, student's and EMA teacher's, drawn from N(0, 0.05)."""
+    import torch
+
+    from sdpo_cli.config import TrainConfig
+    from sdpo_cli.train.policy import Policy
+
+    torch.manual_seed(0)
+    policy = Policy(str(model_dir), TrainConfig(**{"dtype": "float32", **train_options}))
+    with torch.no_grad():
+        for name, param in policy.model.named_parameters():
+            if "lora_B" in name:
+                param.normal_(0, 0.05)
+    return policy
