@@ -67,6 +67,7 @@ def main() -> None:
                         - row["sync_s"]
                 row["total_s"] = time.perf_counter() - clock
                 (sdpo if kind == "sdpo" else plain).append(row)
+        search.finish_checkpoint()
     engine.close()
 
     def mean(rows, key):

@@ -48,10 +48,12 @@ class TrainConfig:
     """Modules that get LoRA; "all-linear" = every linear layer but the output head."""
     dtype: str = "bfloat16"
     """Weights' dtype for training and sampling."""
-    micro_batch: int = 2
-    """Attempts per forward/backward pass (gradients accumulate over the round); attempts
-    are sorted by length first. 2 measured fastest on the 2-core CPU (1, 2, 4, 8: 10.0,
-    8.8, 11.5, 13.7 s for one 8-attempt update, bench/RESULTS.md): larger ones pad more."""
+    micro_batch: int = 8
+    """Attempts per forward/backward pass, packed into one sequence without padding
+    (gradients accumulate over the round's passes). 8 measured fastest on the 2-core CPU
+    (one 8-attempt update, means of 4 interleaved: 8 -> 5.8 s, 4 -> 6.2 s, and 7.3 s for
+    the padded micro-batches of 2 before packing; bench/RESULTS.md); memory grows with it
+    (the logits of a pass are tokens x vocabulary in fp32)."""
     teacher_prompt_tokens: int = 2048
     """Cap on the teacher prompt in tokens; the feedback is cut first (§2)."""
     seed: int = 0

@@ -71,11 +71,8 @@ def test_shared_prompt_gives_the_full_sequence_gradient(tiny_model_dir, targets)
     prompt = prompts(policy)[1]
     responses = [[70, 71, 72, 73, 74], [80, 81], [90, 91, 92]]
     packed = pack([prompt] * 3, responses, policy.pad_id, "cpu")
-    weights = torch.randn(3, 5, policy.model.config.vocab_size, generator=torch.Generator().manual_seed(1))
-    weights = weights * packed.response_mask[..., None]
-
-    def padded(logits):
-        return torch.nn.functional.pad(logits, (0, 0, 0, 5 - logits.shape[1]))
+    mask = packed.response_mask.bool()
+    weights = torch.randn(10, policy.model.config.vocab_size, generator=torch.Generator().manual_seed(1))
 
     def gradients(forward_backward):
         policy.model.zero_grad(set_to_none=True)
@@ -83,37 +80,52 @@ def test_shared_prompt_gives_the_full_sequence_gradient(tiny_model_dir, targets)
         return logits, {n: p.grad.clone() for n, p in policy.model.named_parameters() if p.grad is not None}
 
     def full():
-        logits = policy.response_logits(packed)
+        logits = policy.response_logits(packed)[mask]
         (logits * weights).sum().backward()
         return logits.detach()
 
     def shared():
         cache = SharedPrompt(policy, prompt)
-        logits = torch.cat([padded(cache.response_logits(responses[:1])), padded(cache.response_logits(responses[1:]))])
+        logits = torch.cat([cache.response_logits(responses[:1]), cache.response_logits(responses[1:])])
         (logits * weights).sum().backward()
         cache.backward()
         return logits.detach()
 
     full_logits, full_grads = gradients(full)
     shared_logits, shared_grads = gradients(shared)
-    mask = packed.response_mask.bool()
-    assert torch.allclose(shared_logits[mask], full_logits[mask], atol=1e-4)
+    assert torch.allclose(shared_logits, full_logits, atol=1e-4)
     assert shared_grads.keys() == full_grads.keys() and full_grads
     for name, grad in full_grads.items():
         assert torch.allclose(shared_grads[name], grad, atol=1e-5, rtol=1e-3), name
 
 
-def test_common_prefix_leaves_every_prompt_a_rest_unless_all_are_equal():
+def test_shared_prompt_packs_attempts_with_and_without_a_rest_of_the_prompt(tiny_model_dir):
+    """Attempts whose prompt is the prefix itself (first logits from the prefix's last
+    position) packed with ones that extend it, and an empty response: the logits of each
+    prompt + response run in full."""
+    policy = adapted_policy(tiny_model_dir)
+    prefix = prompts(policy)[0]
+    full_prompts = [prefix, prefix + [65, 66, 67], prefix, prefix + [68]]
+    responses = [[70, 71], [80, 81, 82], [90], []]
+    packed = pack(full_prompts, responses, policy.pad_id, "cpu")
+    with torch.no_grad():
+        want = policy.response_logits(packed)[packed.response_mask.bool()]
+        got = SharedPrompt(policy, prefix).response_logits(responses, full_prompts)
+    assert got.shape == want.shape == (6, policy.model.config.vocab_size)
+    assert torch.allclose(got, want, atol=1e-4)
+
+
+def test_common_prefix_length():
     assert common_prefix_length([[1, 2, 3], [1, 2, 4, 5]]) == 2
-    assert common_prefix_length([[1, 2, 3], [1, 2, 3]]) == 3  # all equal: the whole prompt
-    assert common_prefix_length([[1, 2], [1, 2, 3]]) == 1  # one prompt is the other's prefix
+    assert common_prefix_length([[1, 2, 3], [1, 2, 3]]) == 3
+    assert common_prefix_length([[1, 2], [1, 2, 3]]) == 2
     assert common_prefix_length([[7], [8]]) == 0
 
 
 @pytest.mark.parametrize("mode", ["ema", "trust-region", "frozen", "live"])
 def test_shared_teacher_gives_the_full_sequence_teacher_logits(tiny_model_dir, mode):
     """The teacher prompts' common prefix run once per view, rests of different lengths
-    left-padded after it: the same logits as each teacher prompt + response in full."""
+    packed after it: the same logits as each teacher prompt + response in full."""
     policy = adapted_policy(tiny_model_dir, teacher=mode, teacher_rate=0.3)  # all views differ
     question = "Name a colour, please."
     teacher_prompts = [policy.chat_ids([{"role": "user", "content": f"{question}\n\nFeedback: {f}"}])
@@ -131,9 +143,8 @@ def test_shared_teacher_gives_the_full_sequence_teacher_logits(tiny_model_dir, m
     teacher = SharedTeacher(policy, teacher_prompts)
     assert len(teacher.shared) == len(views)
     got = torch.cat([teacher.response_logits(responses[:2], teacher_prompts[:2]),
-                     torch.nn.functional.pad(teacher.response_logits(responses[2:], teacher_prompts[2:]),
-                                             (0, 0, 0, 4))])
+                     teacher.response_logits(responses[2:], teacher_prompts[2:])])
     mask = packed.response_mask.bool()
-    assert torch.allclose(got[mask], want[mask], atol=1e-4)
+    assert torch.allclose(got, want[mask], atol=1e-4)
     if mode == "trust-region":  # the lerp really mixes two different views
         assert not torch.allclose(full[0][mask], full[1][mask], atol=1e-2)

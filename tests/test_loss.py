@@ -5,8 +5,7 @@ import math
 import pytest
 import torch
 
-from sdpo_cli.train.loss import (divergence, importance_weights, log1mexp, masked_weighted_sum,
-                                 sdpo_token_losses, topk_support)
+from sdpo_cli.train.loss import divergence, importance_weights, log1mexp, sdpo_token_losses, topk_support
 
 
 def logp(*probs):
@@ -65,12 +64,6 @@ def test_importance_weight_clipped_and_detached():
     weights = importance_weights(train, sampler)
     assert weights.tolist() == pytest.approx([2.0, 1.0, math.exp(-2.0)])
     assert not weights.requires_grad
-
-
-def test_mask_excludes_positions():
-    values = torch.tensor([[1.0, 2.0, 3.0]])
-    mask = torch.tensor([[1.0, 1.0, 0.0]])
-    assert masked_weighted_sum(values, torch.ones_like(values), mask).item() == 3.0
 
 
 def test_gradient_flows_to_student_only():

@@ -1,12 +1,16 @@
 """The SDPO search loop with a scripted sampler and a tiny model: rounds, stopping at the
 first pass, discovery index, updates between rounds, and the run journal."""
 
+import errno
 import json
+import time
 
 import pytest
+import torch
 
 from sdpo_cli.backends.scripted import ScriptedSampler
 from sdpo_cli.config import SolveConfig, TrainConfig
+from sdpo_cli.errors import RunError
 from sdpo_cli.methods.engine import load_engine
 from sdpo_cli.methods.solve_run import solve
 from sdpo_cli.runlog import start_log
@@ -93,3 +97,28 @@ def test_a_sampler_whose_log_probs_disagree_with_the_trainer_fails_the_run(tmp_p
         solve(problem, verifier, cfg, log, engine=engine)
     assert error.value.exit_code == 4
     assert len(log.attempts()) == 4 and sampler.synced_versions == []  # the round is kept, nothing synced
+
+
+def test_the_last_checkpoint_is_written_when_the_run_returns(tmp_path, tiny_model_dir, monkeypatch):
+    """Checkpoints are written in the background (here a slow disk): the run waits for
+    the last one."""
+    save = torch.save
+
+    def slow_save(*args, **kwargs):
+        time.sleep(1.0)
+        save(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", slow_save)
+    summary, log, _ = run(tmp_path, tiny_model_dir, [WRONG], budget=10, batch=4)
+    state = torch.load(log.state_dir / "trainer.pt", weights_only=False)
+    assert summary["rounds"] == 3 and state["round"] == 2 and state["policy_version"] == 2
+
+
+def test_a_failed_checkpoint_write_fails_the_run(tmp_path, tiny_model_dir, monkeypatch):
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    with pytest.raises(RunError, match="cannot write the training checkpoint: No space left"):
+        run(tmp_path, tiny_model_dir, [WRONG], budget=10, batch=4)
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["status"] == "error"

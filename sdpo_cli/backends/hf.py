@@ -18,6 +18,7 @@ import torch
 from transformers import DynamicCache
 
 from ..config import SamplingConfig
+from ..train.policy import kept_positions
 from .base import Completion
 
 
@@ -65,7 +66,7 @@ class HFSampler:
         with self.policy.merged() as model:
             cache = DynamicCache(config=model.config)
             logits = model(input_ids=ids, attention_mask=mask, position_ids=positions, past_key_values=cache,
-                           use_cache=True, logits_to_keep=1).logits[:, -1].float()
+                           use_cache=True, logits_to_keep=kept_positions([width - 1], device)).logits[:, -1].float()
             step_positions = positions[:, -1:]
             for _ in range(params.max_new_tokens):
                 token = draw(logits, params, generator).masked_fill(done, pad)

@@ -8,7 +8,7 @@ q(.|reprompt(x, f), y<t) (stop-gradient) with a divergence chosen by `alpha`:
 Support: the student's top-K tokens, the teacher's log-probs gathered at the same ids,
 and one tail bucket per side holding log(1 - sum of top-K probs); topk=0 uses the full
 vocabulary. Tokens are weighted by a detached importance weight exp(logp_train -
-logp_sampler) clipped at 2, and averaged over active tokens only.
+logp_sampler) clipped at 2; train/update.py averages over active tokens only.
 """
 
 from __future__ import annotations
@@ -68,8 +68,3 @@ def sdpo_token_losses(student_logp: torch.Tensor, teacher_logp: torch.Tensor, al
         student_logp, teacher_logp = topk_support(student_logp, teacher_logp, topk)
     return divergence(student_logp, teacher_logp, alpha)
 
-
-def masked_weighted_sum(values: torch.Tensor, weights: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Sum of weights * values over active positions; divide by the active count of the
-    whole batch to get the mean over active tokens only."""
-    return (values * weights * mask).sum()

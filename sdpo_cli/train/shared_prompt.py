@@ -16,14 +16,12 @@ from __future__ import annotations
 import torch
 from transformers import DynamicCache
 
-from .policy import pack
+from .policy import kept_positions
+from .segmented_attention import segmented_attention_on
 
 
 def common_prefix_length(prompts: list[list[int]]) -> int:
-    """How many tokens all prompts begin with, one fewer where some prompt would be all
-    prefix while others are longer: either every prompt equals the prefix or every one
-    extends it by at least one token (the logits that predict its first response token
-    then come from its own last prompt token)."""
+    """How many tokens all prompts begin with."""
     first = prompts[0]
     length = min(len(p) for p in prompts)
     for prompt in prompts[1:]:
@@ -31,19 +29,17 @@ def common_prefix_length(prompts: list[list[int]]) -> int:
         while same < length and prompt[same] == first[same]:
             same += 1
         length = same
-    if any(len(p) != length for p in prompts) and any(len(p) == length for p in prompts):
-        length -= 1
     return length
 
 
 class SharedPrompt:
     def __init__(self, policy, prefix_ids: list[int]):
-        self.policy, self.pad_id, self.device = policy, policy.pad_id, policy.device
+        self.policy, self.device = policy, policy.device
         self.prefix = list(prefix_ids)
         if not self.prefix:
             raise ValueError("a shared prefix needs at least one token")
         out = policy.forward(input_ids=torch.tensor([self.prefix], device=self.device), use_cache=True,
-                             logits_to_keep=1)
+                             logits_to_keep=kept_positions([len(self.prefix) - 1], self.device))
         cache = out.past_key_values
         self._roots = [t for layer in cache.layers for t in (layer.keys, layer.values)] + [out.logits]
         # a root that no trainable weight reaches (the first layer's keys and values when the
@@ -52,31 +48,48 @@ class SharedPrompt:
 
     def response_logits(self, responses: list[list[int]], prompts: list[list[int]] | None = None
                         ) -> torch.Tensor:
-        """Logits [B, T, V] predicting each response token (responses right-padded to the
-        longest). `prompts`: each attempt's full prompt, which begins with the prefix
-        (default: the prefix itself). The rests of the prompts and the responses are laid
-        out by `pack` (rests left-padded), so that the responses share one slice."""
+        """Logits [R, V] predicting each response token, the attempts' responses one after
+        another (R tokens in all). `prompts`: each attempt's full prompt, which begins with
+        the prefix (default: the prefix itself). Each attempt's rest of the prompt and its
+        response are one segment of a packed sequence on the prefix's cache
+        (train/segmented_attention.py); only the positions that predict a response token
+        go through the output head."""
         length = len(self.prefix)
         rests = [p[length:] for p in prompts] if prompts is not None else [[] for _ in responses]
         if prompts is not None and any(p[:length] != self.prefix for p in prompts):
             raise ValueError("every prompt must begin with the shared prefix")
-        rest_width = max(len(r) for r in rests)
-        if rest_width and not all(rests):
-            raise ValueError("prompts must all equal the prefix or all extend it (common_prefix_length)")
-        packed = pack(rests, responses, self.pad_id, self.device)
-        batch, width = packed.response_ids.shape
-        attention = torch.cat([torch.ones(batch, length, dtype=packed.attention_mask.dtype, device=self.device),
-                               packed.attention_mask], dim=1)
-        cache = DynamicCache(config=self.policy.model.config)
+        ids, positions, spans, keep = [], [], [], []
+        for rest, response in zip(rests, responses):
+            start = len(ids)
+            ids += rest + response
+            positions += range(length, length + len(ids) - start)
+            if len(ids) > start:
+                spans.append((start, len(ids)))
+            # the position before each response token; before the first one of an attempt
+            # without a rest that is the prefix's last position (its logits are kept apart)
+            keep += range(start + max(len(rest) - 1, 0), len(ids) - 1)
         *kv, last_logits = self._leaves
+        if not ids:
+            return last_logits[0, :0]
+        cache = DynamicCache(config=self.policy.model.config)
         for layer in range(len(kv) // 2):
-            keys, values = kv[2 * layer], kv[2 * layer + 1]
-            cache.update(keys.expand(batch, -1, -1, -1), values.expand(batch, -1, -1, -1), layer)
-        out = self.policy.forward(input_ids=packed.input_ids, attention_mask=attention,
-                                  position_ids=packed.position_ids + length, past_key_values=cache, use_cache=True)
-        if rest_width:
-            return out.logits[:, rest_width - 1:rest_width - 1 + width, :]
-        return torch.cat([last_logits.expand(batch, -1, -1), out.logits[:, :-1, :]], dim=1)
+            cache.update(kv[2 * layer], kv[2 * layer + 1], layer)
+        with segmented_attention_on(self.policy.model):
+            out = self.policy.forward(input_ids=torch.tensor([ids], device=self.device),
+                                      position_ids=torch.tensor([positions], device=self.device),
+                                      past_key_values=cache, use_cache=True, segments=spans,
+                                      logits_to_keep=kept_positions(keep, self.device))
+        logits = out.logits[0]
+        if all(rests):
+            return logits
+        pieces, row = [], 0
+        for rest, response in zip(rests, responses):
+            count = len(response) - (0 if rest else 1) if response else 0
+            if response and not rest:
+                pieces.append(last_logits[0])
+            pieces.append(logits[row:row + count])
+            row += count
+        return torch.cat(pieces)
 
     def backward(self) -> None:
         """Back-propagate the gradient collected on the prefix's outputs through its graph."""

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .loss import importance_weights, masked_weighted_sum, sdpo_token_losses
-from .policy import Policy, pad_responses
+from .loss import importance_weights, sdpo_token_losses
+from .policy import Policy
 from .shared_prompt import SharedPrompt, SharedTeacher
 
 
@@ -64,8 +64,8 @@ def sdpo_loss(policy: Policy, examples: list[Example]) -> dict:
 def _accumulate(policy: Policy, active: list[Example], backward: bool) -> dict:
     """Loss over the active attempts in micro-batches, as a mean over all their tokens;
     gradients accumulate when `backward`. The student prompt, and the teacher prompts'
-    common prefix, run once per distinct student prompt (train/shared_prompt.py); attempts
-    are sorted by length so that a micro-batch pads little."""
+    common prefix, run once per distinct student prompt; a micro-batch's attempts are
+    packed into one sequence on it, without padding (train/shared_prompt.py)."""
     config = policy.config
     total = sum(len(e.response) for e in active)
     loss_sum = kl_sum = weight_sum = gap_sum = gap_tokens = teacher_s = student_s = 0.0
@@ -76,33 +76,18 @@ def _accumulate(policy: Policy, active: list[Example], backward: bool) -> dict:
         clock = time.perf_counter()
         shared = SharedPrompt(policy, list(prompt))
         student_s += time.perf_counter() - clock
-        group.sort(key=lambda e: len(e.response))
         for start in range(0, len(group), config.micro_batch):
             chunk = group[start:start + config.micro_batch]
             responses = [e.response for e in chunk]
-            response_ids, mask = pad_responses(responses, policy.pad_id, policy.device)
             clock = time.perf_counter()
             teacher_logp = torch.log_softmax(
                 teacher.response_logits(responses, [e.teacher_prompt for e in chunk]).float(), -1)
             teacher_s += time.perf_counter() - clock
             clock = time.perf_counter()
-            student_logp = torch.log_softmax(shared.response_logits(responses).float(), -1)
-            per_token = sdpo_token_losses(student_logp, teacher_logp, config.alpha, config.topk)
-            token_logp = student_logp.gather(-1, response_ids.unsqueeze(-1)).squeeze(-1)
-            sampler = _padded([e.sampler_logprobs for e in chunk], mask)
-            if sampler is None:
-                weights = torch.ones_like(mask)
-            else:
-                weights = importance_weights(token_logp, sampler, config.is_clip)
-                gap_sum += ((token_logp.detach() - sampler).abs() * mask).sum().item()
-                gap_tokens += mask.sum().item()
-            loss = masked_weighted_sum(per_token, weights, mask) / total
-            if backward:
-                loss.backward()
+            sums = _token_losses(shared.response_logits(responses), teacher_logp, chunk, config, total, backward)
             student_s += time.perf_counter() - clock
-            loss_sum += loss.item()
-            kl_sum += (per_token.detach() * mask).sum().item()
-            weight_sum += (weights * mask).sum().item()
+            loss_sum, kl_sum, weight_sum = loss_sum + sums["loss"], kl_sum + sums["kl"], weight_sum + sums["weight"]
+            gap_sum, gap_tokens = gap_sum + sums["gap"], gap_tokens + sums["gap_tokens"]
         clock = time.perf_counter()
         if backward:
             shared.backward()
@@ -112,6 +97,30 @@ def _accumulate(policy: Policy, active: list[Example], backward: bool) -> dict:
             "teacher_forward_s": round(teacher_s, 3), "student_forward_backward_s": round(student_s, 3)}
 
 
+def _token_losses(student_logits: torch.Tensor, teacher_logp: torch.Tensor, examples: list[Example],
+                  config, total: int, backward: bool) -> dict[str, float]:
+    """Loss terms of a micro-batch's response tokens (student logits and teacher log-probs
+    [R, V], the examples' responses one after another); with `backward`, the gradient of
+    their share of the mean loss over all `total` active tokens."""
+    device = student_logits.device
+    response_ids = torch.tensor([t for e in examples for t in e.response], device=device)
+    sampler = _sampler_logprobs(examples, device)
+    student_logp = torch.log_softmax(student_logits.float(), -1)
+    per_token = sdpo_token_losses(student_logp, teacher_logp, config.alpha, config.topk)
+    token_logp = student_logp.gather(-1, response_ids.unsqueeze(-1)).squeeze(-1)
+    gap, gap_tokens = 0.0, 0
+    if sampler is None:
+        weights = torch.ones_like(per_token)
+    else:
+        weights = importance_weights(token_logp, sampler, config.is_clip)
+        gap, gap_tokens = (token_logp.detach() - sampler).abs().sum().item(), len(sampler)
+    loss = (per_token * weights).sum() / total
+    if backward:
+        loss.backward()
+    return {"loss": loss.item(), "kl": per_token.detach().sum().item(), "weight": weights.sum().item(),
+            "gap": gap, "gap_tokens": gap_tokens}
+
+
 def _by_student_prompt(examples: list[Example]) -> dict[tuple[int, ...], list[Example]]:
     groups: dict[tuple[int, ...], list[Example]] = {}
     for example in examples:
@@ -119,11 +128,9 @@ def _by_student_prompt(examples: list[Example]) -> dict[tuple[int, ...], list[Ex
     return groups
 
 
-def _padded(rows: list[list[float] | None], mask: torch.Tensor) -> torch.Tensor | None:
-    """Sampler log-probs as [B, T] (zeros past each row); None if any row lacks them."""
-    if any(r is None for r in rows):
+def _sampler_logprobs(examples: list[Example], device) -> torch.Tensor | None:
+    """The sampler's log-probs of the examples' response tokens, one after another; None
+    if any example lacks them."""
+    if any(e.sampler_logprobs is None for e in examples):
         return None
-    out = torch.zeros_like(mask)
-    for i, row in enumerate(rows):
-        out[i, : len(row)] = torch.tensor(row, dtype=out.dtype)
-    return out
+    return torch.tensor([x for e in examples for x in e.sampler_logprobs], device=device)
