@@ -72,7 +72,7 @@ def test_a_segment_does_not_see_another():
     assert torch.equal(moved[:, :, 3:], base[:, :, 3:])
 
 
-def test_bf16_gradients_are_as_close_to_fp32_as_torchs_own():
+def test_bf16_gradient_error_is_within_twice_torchs_own():
     q, k, v, grad = inputs(torch.float32, seed=1)
     mask = reference_mask(SPANS, PREFIX)
     plain = lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=mask, enable_gqa=True)  # noqa: E731

@@ -14,7 +14,7 @@ The forward runs the library's scaled-dot-product attention per segment. The bac
 written out with batched matrix products per segment (key/value heads batched, their
 query heads grouped), recomputing the attention weights: on the CPU torch's
 flash-attention backward costs about 3x as much for segments of up to ~200 tokens and
-the same at 384 (bench/RESULTS.md).
+1.4x at 384 (bench/RESULTS.md).
 
 Used through transformers' attention interface: `segmented_attention_on(model)` selects
 it for the passes inside, and the model call gets `segments=[(start, end), ...]` (spans
