@@ -1,11 +1,14 @@
 """Cost of an SDPO round against a sampling-only round of the same batch, side by side.
 
 On a shipped problem the embedded model fails (so every SDPO round trains), rounds
-alternate: sampling-only (generate + verify) and SDPO (generate + verify, then the
-loop's own update: teacher forward, student forward/backward, optimizer and EMA steps,
-weight sync, the round's log and checkpoint). Both kinds log their attempts and sample
-from the current policy with the same seed (vLLM's samples still differ between them:
-its seeded sampling is not bit-reproducible on the CPU). Prints wall seconds per attempt
+alternate: SDPO (generate + verify, then the loop's own update: teacher forward, student
+forward/backward, optimizer and EMA steps, weight sync, the round's log and checkpoint)
+and sampling-only (generate + verify). Both kinds log their attempts and sample from the
+current policy with the same seed (vLLM's samples still differ between them: its seeded
+sampling is not bit-reproducible on the CPU). The SDPO round generates first, right
+after the previous round's weight sync, as in a run; generation right after a sync was
+measured up to 24% slower on the same tokens, and with the other order the
+sampling-only rounds paid it (bench/RESULTS.md). Prints wall seconds per attempt
 of each kind, their ratio, the per-round ratios and the breakdown. Target: SDPO <= 1.5x.
 
     python bench/solve.py [--problem problems/count-vowels.json] [--rounds 3] [--batch 8]
@@ -48,25 +51,35 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         log = RunLog.create(Path(tmp) / "run", {"problem": problem.id})
         search = SdpoSearch(problem, verifier, policy, sampler, config, log=log)
+        # The process's first generation is slow (vLLM's first calls); a run of either kind
+        # pays it once, so it is left out of both.
+        sample_and_verify(sampler, verifier, prompt, args.batch, config.sampling, 999, 1, 0, policy.version,
+                          None, Tally())
         for r in range(args.rounds):
-            for kind in ("sampling", "sdpo"):
+            # As in a run, the SDPO round's generation comes right after the last weight
+            # sync, and the sampling-only round's does not (a best-of-k run never syncs):
+            # both generate from the current policy, the SDPO round first.
+            rows, attempts = {}, None
+            for kind in ("sdpo", "sampling"):
                 tally = Tally()
                 clock = time.perf_counter()
-                attempts = sample_and_verify(sampler, verifier, prompt, args.batch, config.sampling, 1000 + r,
-                                             1, r + 1, policy.version, log, tally)
-                row = {"generate_s": tally.generate_s, "verify_s": tally.verify_s,
-                       "tokens": tally.tokens_generated, "passes": sum(a.passed for a in attempts)}
-                if kind == "sdpo":
-                    update_clock = time.perf_counter()
-                    record = search.update(r + 1, attempts)
-                    update_s = time.perf_counter() - update_clock
-                    row.update({key: record[key] for key in
-                                ("teacher_forward_s", "student_forward_backward_s", "sync_s", "sampler_gap")})
-                    # building the teacher prompts, optimizer and EMA steps, the round's log, the checkpoint
-                    row["other_s"] = update_s - row["teacher_forward_s"] - row["student_forward_backward_s"] \
-                        - row["sync_s"]
-                row["total_s"] = time.perf_counter() - clock
-                (sdpo if kind == "sdpo" else plain).append(row)
+                sampled = sample_and_verify(sampler, verifier, prompt, args.batch, config.sampling, 1000 + r,
+                                            1, r + 1, policy.version, log, tally)
+                rows[kind] = {"generate_s": tally.generate_s, "verify_s": tally.verify_s,
+                              "tokens": tally.tokens_generated, "passes": sum(a.passed for a in sampled),
+                              "total_s": time.perf_counter() - clock}
+                attempts = attempts or sampled
+            row = rows["sdpo"]
+            update_clock = time.perf_counter()
+            record = search.update(r + 1, attempts)
+            update_s = time.perf_counter() - update_clock
+            row.update({key: record[key] for key in
+                        ("teacher_forward_s", "student_forward_backward_s", "sync_s", "sampler_gap")})
+            # building the teacher prompts, optimizer and EMA steps, the round's log, the checkpoint
+            row["other_s"] = update_s - row["teacher_forward_s"] - row["student_forward_backward_s"] - row["sync_s"]
+            row["total_s"] += update_s
+            sdpo.append(row)
+            plain.append(rows["sampling"])
         search.finish_checkpoint()
     engine.close()
 
