@@ -6,9 +6,9 @@ forward/backward, optimizer and EMA steps, weight sync, the round's log and chec
 and sampling-only (generate + verify). Both kinds log their attempts and sample from the
 current policy with the same seed (vLLM's samples still differ between them: its seeded
 sampling is not bit-reproducible on the CPU). The SDPO round generates first, right
-after the previous round's weight sync, as in a run; generation right after a sync was
-measured up to 24% slower on the same tokens, and with the other order the
-sampling-only rounds paid it (bench/RESULTS.md). Prints wall seconds per attempt
+after the previous round's weight sync, as in a run (with the other order the
+sampling-only round did, and on the same tokens the first generation of a pair took
+0.92-1.24x as long as the second; bench/RESULTS.md). Prints wall seconds per attempt
 of each kind, their ratio, the per-round ratios and the breakdown. Target: SDPO <= 1.5x.
 
     python bench/solve.py [--problem problems/count-vowels.json] [--rounds 3] [--batch 8]
@@ -59,19 +59,18 @@ def main() -> None:
             # As in a run, the SDPO round's generation comes right after the last weight
             # sync, and the sampling-only round's does not (a best-of-k run never syncs):
             # both generate from the current policy, the SDPO round first.
-            rows, attempts = {}, None
+            rows, batches = {}, {}
             for kind in ("sdpo", "sampling"):
                 tally = Tally()
                 clock = time.perf_counter()
-                sampled = sample_and_verify(sampler, verifier, prompt, args.batch, config.sampling, 1000 + r,
-                                            1, r + 1, policy.version, log, tally)
+                batches[kind] = sample_and_verify(sampler, verifier, prompt, args.batch, config.sampling,
+                                                  1000 + r, 1, r + 1, policy.version, log, tally)
                 rows[kind] = {"generate_s": tally.generate_s, "verify_s": tally.verify_s,
-                              "tokens": tally.tokens_generated, "passes": sum(a.passed for a in sampled),
+                              "tokens": tally.tokens_generated, "passes": sum(a.passed for a in batches[kind]),
                               "total_s": time.perf_counter() - clock}
-                attempts = attempts or sampled
             row = rows["sdpo"]
             update_clock = time.perf_counter()
-            record = search.update(r + 1, attempts)
+            record = search.update(r + 1, batches["sdpo"])
             update_s = time.perf_counter() - update_clock
             row.update({key: record[key] for key in
                         ("teacher_forward_s", "student_forward_backward_s", "sync_s", "sampler_gap")})

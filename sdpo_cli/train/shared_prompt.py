@@ -84,9 +84,10 @@ class SharedPrompt:
             return logits
         pieces, row = [], 0
         for rest, response in zip(rests, responses):
-            count = len(response) - (0 if rest else 1) if response else 0
-            if response and not rest:
+            from_prefix = bool(response) and not rest  # first token predicted by the prefix's last position
+            if from_prefix:
                 pieces.append(last_logits[0])
+            count = len(response) - from_prefix
             pieces.append(logits[row:row + count])
             row += count
         return torch.cat(pieces)

@@ -68,7 +68,8 @@ def _accumulate(policy: Policy, active: list[Example], backward: bool) -> dict:
     packed into one sequence on it, without padding (train/shared_prompt.py)."""
     config = policy.config
     total = sum(len(e.response) for e in active)
-    loss_sum = kl_sum = weight_sum = gap_sum = gap_tokens = teacher_s = student_s = 0.0
+    sums = {"loss": 0.0, "kl": 0.0, "weight": 0.0, "gap": 0.0, "gap_tokens": 0}
+    teacher_s = student_s = 0.0
     for prompt, group in _by_student_prompt(active).items():
         clock = time.perf_counter()
         teacher = SharedTeacher(policy, [e.teacher_prompt for e in group])
@@ -84,16 +85,16 @@ def _accumulate(policy: Policy, active: list[Example], backward: bool) -> dict:
                 teacher.response_logits(responses, [e.teacher_prompt for e in chunk]).float(), -1)
             teacher_s += time.perf_counter() - clock
             clock = time.perf_counter()
-            sums = _token_losses(shared.response_logits(responses), teacher_logp, chunk, config, total, backward)
+            part = _token_losses(shared.response_logits(responses), teacher_logp, chunk, config, total, backward)
             student_s += time.perf_counter() - clock
-            loss_sum, kl_sum, weight_sum = loss_sum + sums["loss"], kl_sum + sums["kl"], weight_sum + sums["weight"]
-            gap_sum, gap_tokens = gap_sum + sums["gap"], gap_tokens + sums["gap_tokens"]
+            for key, value in part.items():
+                sums[key] += value
         clock = time.perf_counter()
         if backward:
             shared.backward()
         student_s += time.perf_counter() - clock
-    return {"loss": loss_sum, "kl": kl_sum / total, "is_weight_mean": weight_sum / total, "tokens": total,
-            "sampler_gap": gap_sum / gap_tokens if gap_tokens else None,
+    return {"loss": sums["loss"], "kl": sums["kl"] / total, "is_weight_mean": sums["weight"] / total,
+            "tokens": total, "sampler_gap": sums["gap"] / sums["gap_tokens"] if sums["gap_tokens"] else None,
             "teacher_forward_s": round(teacher_s, 3), "student_forward_backward_s": round(student_s, 3)}
 
 
