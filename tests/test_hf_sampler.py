@@ -99,12 +99,13 @@ def test_shared_prompt_gives_the_full_sequence_gradient(tiny_model_dir, targets)
         assert torch.allclose(shared_grads[name], grad, atol=1e-5, rtol=1e-3), name
 
 
-def test_shared_prompt_packs_attempts_with_and_without_a_rest_of_the_prompt(tiny_model_dir):
-    """Attempts whose prompt is the prefix itself (first logits from the prefix's last
-    position) packed with ones that extend it, and an empty response: the logits of each
-    prompt + response run in full."""
+@pytest.mark.parametrize("prefix_tokens", [None, 1])
+def test_shared_prompt_packs_attempts_with_and_without_a_rest_of_the_prompt(tiny_model_dir, prefix_tokens):
+    """Attempts whose prompt is the prefix itself packed with ones that extend it, and an
+    empty response: the logits of each prompt + response run in full. A one-token prefix
+    leaves no cache to share: every segment runs alone."""
     policy = adapted_policy(tiny_model_dir)
-    prefix = prompts(policy)[0]
+    prefix = prompts(policy)[0][:prefix_tokens]
     full_prompts = [prefix, prefix + [65, 66, 67], prefix, prefix + [68]]
     responses = [[70, 71], [80, 81, 82], [90], []]
     packed = pack(full_prompts, responses, policy.pad_id, "cpu")

@@ -104,3 +104,18 @@ def test_merged_weights_reproduce_the_adapted_model(tiny_model_dir):
         want = policy.model(input_ids=ids).logits.float()
         got = plain(input_ids=ids).logits
     assert (want - got).abs().max() < 0.1  # bf16 rounding of the merged weights
+
+
+def test_merged_weight_is_peft_delta_added_in_fp32(tiny_model_dir):
+    """The sync's fused merge gives exactly what peft's delta weight added in fp32 gives."""
+    policy = make_policy(tiny_model_dir)
+    with torch.no_grad():
+        for n, p in policy.model.named_parameters():
+            if ".default." in n and "lora_B" in n:
+                p.normal_(0, 0.05)
+    layers = list(policy._lora_layers())
+    assert layers
+    for name, module in layers:
+        weight = module.base_layer.weight
+        want = (weight.float() + module.get_delta_weight("default").float()).to(weight.dtype)
+        assert torch.equal(policy._merged(module, "default"), want), name

@@ -9,6 +9,13 @@ Support: the student's top-K tokens, the teacher's log-probs gathered at the sam
 and one tail bucket per side holding log(1 - sum of top-K probs); topk=0 uses the full
 vocabulary. Tokens are weighted by a detached importance weight exp(logp_train -
 logp_sampler) clipped at 2; train/update.py averages over active tokens only.
+
+The functions take logits over the whole vocabulary ([..., V], in the model's dtype).
+With top-K support only K log-probs per side and each row's normaliser are needed, so
+the vocabulary-wide fp32 log-softmax is never materialised: the normaliser is computed
+in row chunks, and the student's gradient is written straight into the logits' gradient
+(`TopKLogProbs`). A round's 1,500 response tokens over 49k ids make each vocabulary-wide
+fp32 tensor 0.3 GB (bench/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -27,15 +34,64 @@ def log1mexp(x: torch.Tensor) -> torch.Tensor:
     return torch.where(x > LOG_HALF, torch.log(-torch.expm1(x)), torch.log1p(-torch.exp(x)))
 
 
-def topk_support(student_logp: torch.Tensor, teacher_logp: torch.Tensor, k: int
+ROWS_PER_CHUNK = 128  # vocabulary-wide fp32 temporaries of 128 rows (25 MB for 49k ids)
+
+
+def wide(x: torch.Tensor) -> torch.Tensor:
+    """x in fp32, or in its own dtype where that is wider."""
+    return x.to(torch.promote_types(x.dtype, torch.float32))
+
+
+def row_logsumexp(logits: torch.Tensor) -> torch.Tensor:
+    """log(sum(exp)) over the last axis of [R, V] logits, in at least fp32, `ROWS_PER_CHUNK`
+    rows at a time (no gradient)."""
+    with torch.no_grad():
+        return torch.cat([torch.logsumexp(wide(chunk), -1) for chunk in logits.split(ROWS_PER_CHUNK)])
+
+
+def token_log_probs(logits: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    """log-probs [R] of the ids [R] under softmax(logits [R, V]), detached."""
+    logits = logits.detach()
+    return wide(logits.gather(-1, ids.unsqueeze(-1)).squeeze(-1)) - row_logsumexp(logits)
+
+
+class TopKLogProbs(torch.autograd.Function):
+    """The k largest log-probs of softmax(logits) per row and their ids: logits [R, V],
+    `normaliser` [R] their row_logsumexp; returns log-probs [R, k] (at least fp32) and
+    ids [R, k]. The backward writes the logits' gradient directly, chunk by chunk:
+    d/dz_j = g_j [j among the ids] - softmax(z)_j * sum_i g_i."""
+
+    @staticmethod
+    def forward(ctx, logits, normaliser, k: int):
+        values, ids = logits.topk(k, dim=-1)
+        ctx.save_for_backward(logits, normaliser, ids)
+        ctx.mark_non_differentiable(ids)
+        return wide(values) - normaliser[:, None], ids
+
+    @staticmethod
+    def backward(ctx, grad_top, grad_ids):
+        logits, normaliser, ids = ctx.saved_tensors
+        grad = torch.empty_like(logits)
+        total = grad_top.sum(-1, keepdim=True)
+        for start in range(0, logits.shape[0], ROWS_PER_CHUNK):
+            rows = slice(start, start + ROWS_PER_CHUNK)
+            probs = (wide(logits[rows]) - normaliser[rows, None]).exp_()
+            grad[rows] = probs.mul_(-total[rows]).scatter_add_(-1, ids[rows], grad_top[rows])
+        return grad, None, None
+
+
+def topk_support(student_logits: torch.Tensor, teacher_logits: torch.Tensor, k: int
                  ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Restrict full log-prob tensors [..., V] to the student's top-k ids plus a tail bucket:
-    two tensors [..., k+1] that are each a proper log-distribution."""
-    student_top, ids = student_logp.topk(k, dim=-1)
-    teacher_top = teacher_logp.gather(-1, ids)
+    """Restrict logits [..., V] to the student's top-k ids plus a tail bucket: two tensors
+    [..., k+1] (at least fp32) that are each a proper log-distribution (the teacher's detached)."""
+    shape, vocab = student_logits.shape[:-1], student_logits.shape[-1]
+    student_logits, teacher_logits = student_logits.reshape(-1, vocab), teacher_logits.reshape(-1, vocab)
+    student_top, ids = TopKLogProbs.apply(student_logits, row_logsumexp(student_logits.detach()), k)
+    teacher_top = wide(teacher_logits.gather(-1, ids)) - row_logsumexp(teacher_logits)[:, None]
     student_tail = log1mexp(torch.logsumexp(student_top, dim=-1, keepdim=True))
     teacher_tail = log1mexp(torch.logsumexp(teacher_top, dim=-1, keepdim=True))
-    return torch.cat([student_top, student_tail], -1), torch.cat([teacher_top, teacher_tail], -1)
+    return (torch.cat([student_top, student_tail], -1).reshape(*shape, k + 1),
+            torch.cat([teacher_top, teacher_tail], -1).reshape(*shape, k + 1))
 
 
 def kl(p_logp: torch.Tensor, q_logp: torch.Tensor) -> torch.Tensor:
@@ -60,11 +116,13 @@ def importance_weights(train_logp: torch.Tensor, sampler_logp: torch.Tensor, cli
     return torch.exp(train_logp.detach() - sampler_logp).clamp(max=clip)
 
 
-def sdpo_token_losses(student_logp: torch.Tensor, teacher_logp: torch.Tensor, alpha: float,
+def sdpo_token_losses(student_logits: torch.Tensor, teacher_logits: torch.Tensor, alpha: float,
                       topk: int) -> torch.Tensor:
-    """Divergence per position [B, T] from full log-probs [B, T, V]; the teacher gets no gradient."""
-    teacher_logp = teacher_logp.detach()
+    """Divergence per position [...] from logits [..., V]; the teacher gets no gradient."""
+    teacher_logits = teacher_logits.detach()
     if topk > 0:
-        student_logp, teacher_logp = topk_support(student_logp, teacher_logp, topk)
+        student_logp, teacher_logp = topk_support(student_logits, teacher_logits, topk)
+    else:
+        student_logp = torch.log_softmax(wide(student_logits), -1)
+        teacher_logp = torch.log_softmax(wide(teacher_logits), -1)
     return divergence(student_logp, teacher_logp, alpha)
-

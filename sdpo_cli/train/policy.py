@@ -226,8 +226,16 @@ class Policy:
 
     @staticmethod
     def _merged(module, adapter: str) -> torch.Tensor:
+        """W + scale * B A in fp32, rounded once to the weight's dtype: one fused product
+        and sum (the same values as peft's delta weight added in fp32, in about half the
+        time: the sampler's weight sync does this for every adapted layer each round)."""
         weight = module.base_layer.weight
-        return (weight.float() + module.get_delta_weight(adapter).float()).to(weight.dtype)
+        lora_a, lora_b = module.lora_A[adapter].weight.float(), module.lora_B[adapter].weight.float()
+        if module.fan_in_fan_out:  # weight stored [in, out] (GPT-2's Conv1D)
+            merged = torch.addmm(weight.float(), lora_a.t(), lora_b.t(), alpha=module.scaling[adapter])
+        else:
+            merged = torch.addmm(weight.float(), lora_b, lora_a, alpha=module.scaling[adapter])
+        return merged.to(weight.dtype)
 
     @torch.no_grad()
     def merged_weights(self) -> dict[str, torch.Tensor]:

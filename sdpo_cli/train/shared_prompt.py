@@ -2,13 +2,16 @@
 
 Every attempt of a round answers the same question, so the student's context differs
 only in the response, and the teacher's contexts share the question (and the feedback
-header) before each attempt's own feedback. The common prefix is run once, its key/value
-cache and last-position logits are cut off the graph as leaf tensors, and each attempt's
-rest (the part of its prompt after the prefix, then its response) runs on top of them.
-With gradients on, `backward()` sends the gradient the leaves collected back through the
-prefix's graph in one pass: the exact gradient of the full-sequence forward, without
-repeating the prefix's forward and backward per attempt (bench/RESULTS.md, 'Cost of an
-SDPO round').
+header) before each attempt's own feedback. The common prefix, all but its last token,
+is run once and its key/value cache is cut off the graph as leaf tensors; each attempt
+then runs as one segment on top of it: the prefix's last token, the attempt's rest of
+the prompt (the part after the prefix), its response. Repeating that one token per
+attempt gives every logit that predicts a response token out of the packed pass itself,
+in order: no logits are cut out of the prefix's pass and stitched in, whose backward
+cost a zeroed vocabulary-wide gradient per attempt (bench/RESULTS.md). With gradients
+on, `backward()` sends the gradient the leaves collected back through the prefix's graph
+in one pass: the exact gradient of the full-sequence forward, without repeating the
+prefix's forward and backward per attempt (bench/RESULTS.md, 'Cost of an SDPO round').
 """
 
 from __future__ import annotations
@@ -38,62 +41,55 @@ class SharedPrompt:
         self.prefix = list(prefix_ids)
         if not self.prefix:
             raise ValueError("a shared prefix needs at least one token")
-        out = policy.forward(input_ids=torch.tensor([self.prefix], device=self.device), use_cache=True,
-                             logits_to_keep=kept_positions([len(self.prefix) - 1], self.device))
-        cache = out.past_key_values
-        self._roots = [t for layer in cache.layers for t in (layer.keys, layer.values)] + [out.logits]
-        # a root that no trainable weight reaches (the first layer's keys and values when the
-        # adapter leaves its projections alone) stays a plain tensor: it has no graph to run
-        self._leaves = [t.detach().requires_grad_(t.requires_grad) for t in self._roots]
+        self._roots, self._leaves = [], []
+        if len(self.prefix) > 1:
+            # no output head: every logit needed comes from the packed segments
+            out = policy.forward(input_ids=torch.tensor([self.prefix[:-1]], device=self.device),
+                                 use_cache=True, logits_to_keep=kept_positions([], self.device))
+            cache = out.past_key_values
+            self._roots = [t for layer in cache.layers for t in (layer.keys, layer.values)]
+            # a root that no trainable weight reaches (the first layer's keys and values when
+            # the adapter leaves its projections alone) stays a plain tensor: no graph to run
+            self._leaves = [t.detach().requires_grad_(t.requires_grad) for t in self._roots]
 
     def response_logits(self, responses: list[list[int]], prompts: list[list[int]] | None = None
                         ) -> torch.Tensor:
         """Logits [R, V] predicting each response token, the attempts' responses one after
         another (R tokens in all). `prompts`: each attempt's full prompt, which begins with
-        the prefix (default: the prefix itself). Each attempt's rest of the prompt and its
-        response are one segment of a packed sequence on the prefix's cache
-        (train/segmented_attention.py); only the positions that predict a response token
-        go through the output head."""
+        the prefix (default: the prefix itself). Each attempt is one segment of a packed
+        sequence on the cache of the prefix's first tokens (train/segmented_attention.py):
+        the prefix's last token, the attempt's rest of the prompt, its response; only the
+        positions that predict a response token go through the output head."""
         length = len(self.prefix)
         rests = [p[length:] for p in prompts] if prompts is not None else [[] for _ in responses]
         if prompts is not None and any(p[:length] != self.prefix for p in prompts):
             raise ValueError("every prompt must begin with the shared prefix")
         ids, positions, spans, keep = [], [], [], []
         for rest, response in zip(rests, responses):
+            if not response:
+                continue
             start = len(ids)
-            ids += rest + response
-            positions += range(length, length + len(ids) - start)
-            if len(ids) > start:
-                spans.append((start, len(ids)))
-            # the position before each response token; before the first one of an attempt
-            # without a rest that is the prefix's last position (its logits are kept apart)
-            keep += range(start + max(len(rest) - 1, 0), len(ids) - 1)
-        *kv, last_logits = self._leaves
+            ids += self.prefix[-1:] + rest + response
+            positions += range(length - 1, length - 1 + len(ids) - start)
+            spans.append((start, len(ids)))
+            # the positions that predict the response: from the segment's last prompt token on
+            keep += range(start + len(rest), len(ids) - 1)
         if not ids:
-            return last_logits[0, :0]
-        cache = DynamicCache(config=self.policy.model.config)
-        for layer in range(len(kv) // 2):
-            cache.update(kv[2 * layer], kv[2 * layer + 1], layer)
+            return torch.empty(0, self.policy.model.config.vocab_size, device=self.device)
+        cache = None
+        if self._leaves:
+            cache = DynamicCache(config=self.policy.model.config)
+            for layer in range(len(self._leaves) // 2):
+                cache.update(self._leaves[2 * layer], self._leaves[2 * layer + 1], layer)
         with segmented_attention_on(self.policy.model):
             out = self.policy.forward(input_ids=torch.tensor([ids], device=self.device),
                                       position_ids=torch.tensor([positions], device=self.device),
-                                      past_key_values=cache, use_cache=True, segments=spans,
+                                      past_key_values=cache, use_cache=cache is not None, segments=spans,
                                       logits_to_keep=kept_positions(keep, self.device))
-        logits = out.logits[0]
-        if all(rests):
-            return logits
-        pieces, row = [], 0
-        for rest, response in zip(rests, responses):
-            from_prefix = bool(response) and not rest  # first token predicted by the prefix's last position
-            if from_prefix:
-                pieces.append(last_logits[0])
-            count = len(response) - from_prefix
-            pieces.append(logits[row:row + count])
-            row += count
-        return torch.cat(pieces)
+        return out.logits[0]
 
     def backward(self) -> None:
-        """Back-propagate the gradient collected on the prefix's outputs through its graph."""
+        """Back-propagate the gradient collected on the prefix's cache through its graph."""
         pairs = [(root, leaf.grad) for root, leaf in zip(self._roots, self._leaves) if leaf.grad is not None]
         if pairs:
             torch.autograd.backward([r for r, _ in pairs], [g for _, g in pairs])

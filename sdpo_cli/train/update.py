@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .loss import importance_weights, sdpo_token_losses
+from .loss import importance_weights, sdpo_token_losses, token_log_probs
 from .policy import Policy
 from .shared_prompt import SharedPrompt, SharedTeacher
 
@@ -81,11 +81,10 @@ def _accumulate(policy: Policy, active: list[Example], backward: bool) -> dict:
             chunk = group[start:start + config.micro_batch]
             responses = [e.response for e in chunk]
             clock = time.perf_counter()
-            teacher_logp = torch.log_softmax(
-                teacher.response_logits(responses, [e.teacher_prompt for e in chunk]).float(), -1)
+            teacher_logits = teacher.response_logits(responses, [e.teacher_prompt for e in chunk])
             teacher_s += time.perf_counter() - clock
             clock = time.perf_counter()
-            part = _token_losses(shared.response_logits(responses), teacher_logp, chunk, config, total, backward)
+            part = _token_losses(shared.response_logits(responses), teacher_logits, chunk, config, total, backward)
             student_s += time.perf_counter() - clock
             for key, value in part.items():
                 sums[key] += value
@@ -98,23 +97,22 @@ def _accumulate(policy: Policy, active: list[Example], backward: bool) -> dict:
             "teacher_forward_s": round(teacher_s, 3), "student_forward_backward_s": round(student_s, 3)}
 
 
-def _token_losses(student_logits: torch.Tensor, teacher_logp: torch.Tensor, examples: list[Example],
+def _token_losses(student_logits: torch.Tensor, teacher_logits: torch.Tensor, examples: list[Example],
                   config, total: int, backward: bool) -> dict[str, float]:
-    """Loss terms of a micro-batch's response tokens (student logits and teacher log-probs
-    [R, V], the examples' responses one after another); with `backward`, the gradient of
-    their share of the mean loss over all `total` active tokens."""
+    """Loss terms of a micro-batch's response tokens (student and teacher logits [R, V],
+    the examples' responses one after another); with `backward`, the gradient of their
+    share of the mean loss over all `total` active tokens."""
     device = student_logits.device
     response_ids = torch.tensor([t for e in examples for t in e.response], device=device)
     sampler = _sampler_logprobs(examples, device)
-    student_logp = torch.log_softmax(student_logits.float(), -1)
-    per_token = sdpo_token_losses(student_logp, teacher_logp, config.alpha, config.topk)
-    token_logp = student_logp.gather(-1, response_ids.unsqueeze(-1)).squeeze(-1)
+    per_token = sdpo_token_losses(student_logits, teacher_logits, config.alpha, config.topk)
+    token_logp = token_log_probs(student_logits, response_ids)  # for the weights and the parity gap
     gap, gap_tokens = 0.0, 0
     if sampler is None:
         weights = torch.ones_like(per_token)
     else:
         weights = importance_weights(token_logp, sampler, config.is_clip)
-        gap, gap_tokens = (token_logp.detach() - sampler).abs().sum().item(), len(sampler)
+        gap, gap_tokens = (token_logp - sampler).abs().sum().item(), len(sampler)
     loss = (per_token * weights).sum() / total
     if backward:
         loss.backward()
