@@ -6,6 +6,7 @@ import torch
 from sdpo_cli.config import TrainConfig
 from sdpo_cli.train.policy import Policy
 from sdpo_cli.train.update import Example, make_optimizer, sdpo_update
+from tiny_model import adapted_policy
 
 
 def make_policy(model_dir, **overrides):
@@ -90,11 +91,7 @@ def test_other_teachers_start_equal_to_the_student(tiny_model_dir, mode):
 def test_merged_weights_reproduce_the_adapted_model(tiny_model_dir):
     from transformers import AutoModelForCausalLM
 
-    policy = make_policy(tiny_model_dir)
-    with torch.no_grad():
-        for n, p in policy.model.named_parameters():
-            if ".default." in n and "lora_B" in n:
-                p.normal_(0, 0.05)
+    policy = adapted_policy(tiny_model_dir, dtype="bfloat16")
     ids = torch.tensor([policy.chat_ids([{"role": "user", "content": "check"}])])
     plain = AutoModelForCausalLM.from_pretrained(str(tiny_model_dir), dtype=torch.float32)
     merged = {k: v.float() for k, v in policy.merged_weights().items()}
@@ -108,11 +105,7 @@ def test_merged_weights_reproduce_the_adapted_model(tiny_model_dir):
 
 def test_merged_weight_is_peft_delta_added_in_fp32(tiny_model_dir):
     """The sync's fused merge gives exactly what peft's delta weight added in fp32 gives."""
-    policy = make_policy(tiny_model_dir)
-    with torch.no_grad():
-        for n, p in policy.model.named_parameters():
-            if ".default." in n and "lora_B" in n:
-                p.normal_(0, 0.05)
+    policy = adapted_policy(tiny_model_dir, dtype="bfloat16")
     layers = list(policy._lora_layers())
     assert layers
     for name, module in layers:
