@@ -98,6 +98,8 @@ def test_topk_losses_from_logits_match_the_full_log_softmax(monkeypatch, alpha):
     teacher = torch.randn(2, 5, 50, generator=generator, dtype=torch.float64) * 3
     weights = torch.rand(2, 5, generator=generator, dtype=torch.float64)
     got = sdpo_token_losses(student, teacher, alpha, 4)
+    given = sdpo_token_losses(student, teacher, alpha, 4, row_logsumexp(student.reshape(-1, 50)).reshape(2, 5))
+    assert torch.equal(given, got)  # the caller's normaliser stands in for the one computed inside
     (got * weights).sum().backward()
     got_grad, student.grad = student.grad, None
     want = reference_token_losses(student, teacher, alpha, 4)
@@ -127,6 +129,6 @@ def test_token_log_probs(monkeypatch):
     monkeypatch.setattr(loss_module, "ROWS_PER_CHUNK", 2)
     logits = torch.randn(5, 30, generator=torch.Generator().manual_seed(2), dtype=torch.float64).requires_grad_()
     ids = torch.tensor([0, 29, 3, 3, 17])
-    got = token_log_probs(logits, ids)
+    got = token_log_probs(logits, ids, row_logsumexp(logits))
     assert not got.requires_grad
     assert torch.allclose(got, torch.log_softmax(logits, -1)[torch.arange(5), ids], atol=1e-12)

@@ -49,10 +49,10 @@ def row_logsumexp(logits: torch.Tensor) -> torch.Tensor:
         return torch.cat([torch.logsumexp(wide(chunk), -1) for chunk in logits.split(ROWS_PER_CHUNK)])
 
 
-def token_log_probs(logits: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
-    """log-probs [R] of the ids [R] under softmax(logits [R, V]), detached."""
-    logits = logits.detach()
-    return wide(logits.gather(-1, ids.unsqueeze(-1)).squeeze(-1)) - row_logsumexp(logits)
+def token_log_probs(logits: torch.Tensor, ids: torch.Tensor, normaliser: torch.Tensor) -> torch.Tensor:
+    """log-probs [R] of the ids [R] under softmax(logits [R, V]), detached; `normaliser`:
+    the logits' row_logsumexp."""
+    return wide(logits.detach().gather(-1, ids.unsqueeze(-1)).squeeze(-1)) - normaliser
 
 
 class TopKLogProbs(torch.autograd.Function):
@@ -80,13 +80,17 @@ class TopKLogProbs(torch.autograd.Function):
         return grad, None, None
 
 
-def topk_support(student_logits: torch.Tensor, teacher_logits: torch.Tensor, k: int
-                 ) -> tuple[torch.Tensor, torch.Tensor]:
+def topk_support(student_logits: torch.Tensor, teacher_logits: torch.Tensor, k: int,
+                 student_normaliser: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Restrict logits [..., V] to the student's top-k ids plus a tail bucket: two tensors
-    [..., k+1] (at least fp32) that are each a proper log-distribution (the teacher's detached)."""
+    [..., k+1] (at least fp32) that are each a proper log-distribution (the teacher's
+    detached). `student_normaliser`: the student logits' row_logsumexp, where the caller
+    has it already (computed here otherwise)."""
     shape, vocab = student_logits.shape[:-1], student_logits.shape[-1]
     student_logits, teacher_logits = student_logits.reshape(-1, vocab), teacher_logits.reshape(-1, vocab)
-    student_top, ids = TopKLogProbs.apply(student_logits, row_logsumexp(student_logits.detach()), k)
+    if student_normaliser is None:
+        student_normaliser = row_logsumexp(student_logits)
+    student_top, ids = TopKLogProbs.apply(student_logits, student_normaliser.reshape(-1), k)
     teacher_top = wide(teacher_logits.gather(-1, ids)) - row_logsumexp(teacher_logits)[:, None]
     student_tail = log1mexp(torch.logsumexp(student_top, dim=-1, keepdim=True))
     teacher_tail = log1mexp(torch.logsumexp(teacher_top, dim=-1, keepdim=True))
@@ -117,11 +121,12 @@ def importance_weights(train_logp: torch.Tensor, sampler_logp: torch.Tensor, cli
 
 
 def sdpo_token_losses(student_logits: torch.Tensor, teacher_logits: torch.Tensor, alpha: float,
-                      topk: int) -> torch.Tensor:
-    """Divergence per position [...] from logits [..., V]; the teacher gets no gradient."""
+                      topk: int, student_normaliser: torch.Tensor | None = None) -> torch.Tensor:
+    """Divergence per position [...] from logits [..., V]; the teacher gets no gradient.
+    `student_normaliser`: as for topk_support."""
     teacher_logits = teacher_logits.detach()
     if topk > 0:
-        student_logp, teacher_logp = topk_support(student_logits, teacher_logits, topk)
+        student_logp, teacher_logp = topk_support(student_logits, teacher_logits, topk, student_normaliser)
     else:
         student_logp = torch.log_softmax(wide(student_logits), -1)
         teacher_logp = torch.log_softmax(wide(teacher_logits), -1)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .loss import importance_weights, sdpo_token_losses, token_log_probs
+from .loss import importance_weights, row_logsumexp, sdpo_token_losses, token_log_probs
 from .policy import Policy
 from .shared_prompt import SharedPrompt, SharedTeacher
 
@@ -105,8 +105,9 @@ def _token_losses(student_logits: torch.Tensor, teacher_logits: torch.Tensor, ex
     device = student_logits.device
     response_ids = torch.tensor([t for e in examples for t in e.response], device=device)
     sampler = _sampler_logprobs(examples, device)
-    per_token = sdpo_token_losses(student_logits, teacher_logits, config.alpha, config.topk)
-    token_logp = token_log_probs(student_logits, response_ids)  # for the weights and the parity gap
+    normaliser = row_logsumexp(student_logits)  # one pass over the vocabulary, used twice
+    per_token = sdpo_token_losses(student_logits, teacher_logits, config.alpha, config.topk, normaliser)
+    token_logp = token_log_probs(student_logits, response_ids, normaliser)  # for the weights and the parity gap
     gap, gap_tokens = 0.0, 0
     if sampler is None:
         weights = torch.ones_like(per_token)
