@@ -1,14 +1,18 @@
 """Run untrusted, model-written programs in a separate, limited, isolated process.
 
 What is enforced (see jail.py for the mechanics):
-- always: CPU seconds, address space, file size and process-count limits; a wall-clock
-  timeout that kills the whole process group; a private temporary working directory;
-  a scrubbed environment (no variable of the parent reaches the program); stdout and
-  stderr captured with a size cap (the run is stopped past it).
-- as root with namespaces (Linux): no network, private /tmp, a fresh PID namespace (a
-  fork bomb or a daemonised child dies with the run), and user nobody, so the working
-  directory is the only place it can write.
-- unprivileged with user namespaces: no network.
+- always: CPU seconds, address space, file size and process-count limits; no_new_privs
+  and (x86-64) a seccomp filter; a wall-clock timeout that kills the launcher's process
+  group; a private temporary working directory; a scrubbed environment (no variable of
+  the parent reaches the program); stdout and stderr captured with a size cap (the run
+  is stopped past it).
+- namespaces (root) and userns (unprivileged): no network; a minimal read-only root
+  (system directories, the interpreter without its site-packages, a private /tmp), so
+  no home, project, problem or run directory is there to read; a PID namespace whose
+  init dies with the launcher, so nothing the program started outlives its verdict; a
+  uid of its own, so one sandbox cannot use up another's process limit.
+- limits: resource limits only. Never chosen by itself: SDPO_SANDBOX_MODE=limits asks
+  for it by name, for machines where neither namespace mode can be set up.
 `isolation()` says which mode this machine gets; `sdpo check` and `sdpo doctor` print it.
 """
 
@@ -20,6 +24,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import threading
 import time
@@ -27,18 +32,19 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from ..errors import VerifierError
+from ..errors import EnvironmentProblem, VerifierError
 from ..problem import Limits
 
 JAIL = Path(__file__).with_name("jail.py")
 SETUP_FAILED = 125
 SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
-PROTECTIONS = {
-    "namespaces": ["resource limits", "process-group timeout", "scrubbed environment",
-                   "no network", "private /tmp", "PID namespace", "runs as nobody"],
-    "userns": ["resource limits", "process-group timeout", "scrubbed environment", "no network"],
-    "limits": ["resource limits", "process-group timeout", "scrubbed environment"],
-}
+JAILED_WORKDIR = "/tmp/work"
+BASIC = ["resource limits", "no_new_privs", "seccomp filter (x86-64)", "wall-clock timeout",
+         "scrubbed environment"]
+ISOLATED = ["no network", "minimal read-only root", "private /tmp", "PID namespace killed with the run",
+            "a uid per sandbox"]
+PROTECTIONS = {"namespaces": BASIC + ISOLATED, "userns": BASIC + ISOLATED, "limits": BASIC}
+OPT_IN = "SDPO_SANDBOX_MODE"
 
 
 @dataclass
@@ -60,11 +66,12 @@ class RunResult:
 
 @lru_cache(maxsize=1)
 def isolation() -> str:
-    """The strongest mode that works here: namespaces, userns or limits (probed once)."""
-    forced = os.environ.get("SDPO_SANDBOX_MODE")
+    """The strongest mode that works here, namespaces (root) or userns (probed once), or
+    the mode SDPO_SANDBOX_MODE names. Limits-only is never a silent fallback."""
+    forced = os.environ.get(OPT_IN)
     if forced:
         if forced not in PROTECTIONS:
-            raise VerifierError(f"SDPO_SANDBOX_MODE={forced!r} is not a sandbox mode",
+            raise VerifierError(f"{OPT_IN}={forced!r} is not a sandbox mode",
                                 hint=f"use one of {', '.join(PROTECTIONS)}")
         return forced
     candidates = ["namespaces", "userns"] if os.geteuid() == 0 else ["userns"]
@@ -72,7 +79,10 @@ def isolation() -> str:
         probe = _launch(["{python}", "-I", "-S", "-c", "print('ok')"], {}, b"", Limits(), mode)
         if probe.returncode == 0 and probe.stdout.strip() == "ok":
             return mode
-    return "limits"
+    raise EnvironmentProblem(
+        "no isolated sandbox can be set up here (user namespaces are unavailable)",
+        hint=f"enable unprivileged user namespaces, or set {OPT_IN}=limits to run model-written "
+             "code with resource limits only (it can then read your files)")
 
 
 def run_sandboxed(argv: list[str], files: dict[str, str], stdin: str, limits: Limits) -> RunResult:
@@ -93,17 +103,12 @@ def run_trusted(argv: list[str], stdin: str, limits: Limits, cwd: Path, env: dic
 
 def _spec(mode: str, workdir: str, limits: Limits) -> str:
     prefix = sys.base_prefix
-    real_python = os.path.realpath(sys.executable)
-    env = {"PATH": SAFE_PATH, "HOME": "/tmp/work" if mode == "namespaces" else workdir,
+    site = sysconfig.get_path("purelib", vars={"base": prefix, "platbase": prefix})
+    env = {"PATH": SAFE_PATH, "HOME": JAILED_WORKDIR if mode != "limits" else workdir,
            "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"}
-    if mode == "namespaces":
-        # the interpreter's library is found through an absolute path under /root, which
-        # user nobody cannot enter; point the loader at the read-only bind in /tmp
-        env["LD_LIBRARY_PATH"] = "/tmp/.python/lib"
     return json.dumps({
-        "mode": mode, "workdir": workdir, "env": env, "python_prefix": prefix,
-        "python_host": real_python,
-        "python_jailed": "/tmp/.python/" + os.path.relpath(real_python, prefix),
+        "mode": mode, "workdir": workdir, "env": env, "python_prefix": prefix, "python_site": site,
+        "python": os.path.realpath(sys.executable),
         "tmpfs_mb": max(16, 2 * limits.max_file_kb // 1024 + 8),
         "limits": {"cpu_s": int(limits.timeout_s) + 1, "as_bytes": limits.memory_mb << 20,
                    "fsize_bytes": limits.max_file_kb << 10, "nproc": limits.max_processes},
