@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ProblemError
+from .errors import ProblemError, VerifierError
 from .verifiers.registry import load_checked
 
 REFERENCE_RUNS = 3
@@ -36,7 +36,17 @@ class CheckReport:
 
 
 def check_problem(path: str | Path) -> CheckReport:
+    """Check one file; a file that does not load or a verifier that breaks is a failure
+    of this file's report, so the other files are still checked."""
     report = CheckReport(str(path))
+    try:
+        return _check(path, report)
+    except VerifierError as exc:
+        report.failures.append(f"verifier broke: {exc.what}")
+        return report
+
+
+def _check(path: str | Path, report: CheckReport) -> CheckReport:
     try:
         problem, verifier = load_checked(path)
     except ProblemError as exc:

@@ -11,7 +11,8 @@ EXIT_UNSOLVED = 1
 EXIT_USAGE = 2
 EXIT_ENVIRONMENT = 3
 EXIT_INTERNAL = 4
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
+EXIT_TERMINATED = 143  # 128 + SIGTERM
 
 
 class SdpoError(Exception):
@@ -57,3 +58,12 @@ class RunError(SdpoError):
     """A run directory that cannot be resumed or written."""
 
     exit_code = EXIT_USAGE
+
+
+class Interrupted(KeyboardInterrupt):
+    """A stop asked for by a signal (SIGINT or SIGTERM): handled like Ctrl-C everywhere
+    (the run is marked cancelled), and the process exits 128 + the signal's number."""
+
+    def __init__(self, signum: int):
+        super().__init__(f"signal {signum}")
+        self.signum = signum

@@ -15,6 +15,9 @@ from typing import Any
 
 from .errors import ProblemError
 
+MAX_PROBLEM_BYTES = 64 << 20
+"""Largest problem file read: far beyond any test suite, and a device or a runaway file
+is refused instead of read without bound."""
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 DIFFICULTIES = ("easy", "medium", "hard", "unsolved", "unknown")
 
@@ -23,20 +26,20 @@ DIFFICULTIES = ("easy", "medium", "hard", "unsolved", "unknown")
 class Limits:
     """Resources granted to one verification; every field may be set in the problem file."""
 
-    timeout_s: float = 3.0
+    timeout_s: float = field(default=3.0, metadata={"range": (0.1, 3600)})
     """Wall-clock seconds for one program run (one test, or all function-call tests)."""
-    memory_mb: int = 1024
-    """Address-space limit of the sandboxed process."""
-    max_processes: int = 32
+    memory_mb: int = field(default=1024, metadata={"range": (64, 1 << 20)})
+    """Address-space limit of the sandboxed process (the interpreter needs about 64)."""
+    max_processes: int = field(default=32, metadata={"range": (1, 4096)})
     """Process/thread count limit inside the sandbox (stops fork bombs)."""
-    max_output_kb: int = 1024
+    max_output_kb: int = field(default=1024, metadata={"range": (1, 1 << 20)})
     """Captured stdout/stderr beyond this is cut and the run is stopped."""
-    max_file_kb: int = 10240
+    max_file_kb: int = field(default=10240, metadata={"range": (1, 1 << 24)})
     """Largest file the sandboxed program may write."""
-    parallel: int = 2
+    parallel: int = field(default=2, metadata={"range": (1, 64)})
     """Tests of one attempt run at most this many at a time."""
-    feedback_chars: int = 2000
-    """Cap on the feedback text shown to the teacher (METHOD.md §2: 2,000 in the paper)."""
+    feedback_chars: int = field(default=2000, metadata={"range": (100, 100_000)})
+    """Cap on the feedback text shown to the teacher (paper §4: 2,000 characters)."""
 
 
 @dataclass(frozen=True)
@@ -85,18 +88,23 @@ def load_problem(path: str | Path) -> Problem:
     path = Path(path)
     where = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ProblemError("problem file not found", where, "check the path") from None
+        if not path.is_file():
+            raise ProblemError("not a regular file" if path.exists() else "problem file not found",
+                               where, "give the path of a problem's JSON file")
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_PROBLEM_BYTES + 1)
+        if len(raw) > MAX_PROBLEM_BYTES:
+            raise ProblemError(f"the file is larger than {MAX_PROBLEM_BYTES >> 20} MB", where)
+        data = json.loads(raw.decode("utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise ProblemError(f"cannot read problem file: {exc}", where) from None
-    try:
-        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ProblemError(
             f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", where,
             "problem files are JSON objects; see problems/README.md",
         ) from None
+    except RecursionError:
+        raise ProblemError("the JSON nests too deeply to be a problem file", where) from None
     return problem_from_dict(data, path)
 
 
@@ -153,10 +161,12 @@ def _limits(raw: dict, where: str) -> Limits:
         if name not in known:
             raise ProblemError(f"unknown field 'limits.{name}'", where, f"known: {', '.join(known)}")
         default = known[name].default
+        low, high = known[name].metadata["range"]
         number_ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if not number_ok or value <= 0 or (isinstance(default, int) and not float(value).is_integer()):
-            raise ProblemError(f"field 'limits.{name}' = {_short(value)} must be a positive "
-                               f"{'integer' if isinstance(default, int) else 'number'}", where)
+        whole = isinstance(default, int)
+        if not number_ok or not low <= value <= high or (whole and not float(value).is_integer()):
+            raise ProblemError(f"field 'limits.{name}' = {_short(value)} must be "
+                               f"{'a whole number' if whole else 'a number'} from {low:,} to {high:,}", where)
         values[name] = type(default)(value)
     return Limits(**values)
 

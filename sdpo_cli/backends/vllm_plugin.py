@@ -1,4 +1,4 @@
-"""vLLM plugin: shorten the busy-wait of vLLM's processes between requests.
+"""vLLM plugin: vLLM's processes die with sdpo, and idle without spinning between requests.
 
 vLLM's multiprocess executor (the only one vLLM-CPU allows) passes messages between its
 engine and worker processes through shared memory; a reader that has just read keeps
@@ -7,9 +7,12 @@ in the parent process, so for the first second of every update (and of the weigh
 after it) one of this machine's two cores was taken by that poll.
 
 vLLM loads this hook in each of its processes (entry point group `vllm.general_plugins`).
-It does nothing unless SPIN_ENV is set, which the vLLM sampler does before it starts the
-engine (to SAMPLER_SPIN_S unless the user has set it), so other uses of vLLM in the same
-environment are unaffected.
+It does nothing unless the vLLM sampler has set its variables before starting the engine,
+so other uses of vLLM in the same environment are unaffected:
+- OWNER_ENV names the sdpo process. Every other process that loads the hook (the engine
+  core, its workers) asks the kernel for SIGKILL when its parent dies, so a killed sdpo
+  (even SIGKILL) leaves no engine burning the cores.
+- SPIN_ENV caps the spin (SAMPLER_SPIN_S unless the user has set it).
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from __future__ import annotations
 import os
 
 SPIN_ENV = "SDPO_VLLM_IDLE_SPIN_S"
+OWNER_ENV = "SDPO_VLLM_OWNER_PID"
+PR_SET_PDEATHSIG = 1
 # Measured on the 2-core CPU machine (bench/RESULTS.md): with no spin at all a reader
 # sometimes missed its wake-up and slept until vLLM's 5 s recheck (6 of 15 weight syncs);
 # with 0.1 s, none in 55, and decoding (one message per step, tens of ms apart) still
@@ -25,6 +30,9 @@ SAMPLER_SPIN_S = "0.1"
 
 
 def register() -> None:
+    owner = os.environ.get(OWNER_ENV)
+    if owner is not None and owner != str(os.getpid()):
+        die_with_parent()
     setting = os.environ.get(SPIN_ENV)
     if setting is None:
         return
@@ -41,3 +49,17 @@ def register() -> None:
 
     wait_briefly.sdpo_spin_s, wait_briefly.sdpo_original = spin_s, wait
     SpinCondition.wait = wait_briefly
+
+
+def die_with_parent() -> None:
+    """SIGKILL this process when the process that started it dies (Linux)."""
+    import ctypes
+    import signal
+
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0 and os.getppid() != parent:
+        os._exit(1)  # the parent died before the request took effect

@@ -101,14 +101,14 @@ def render(out: Path, json_output: bool, exit_code: int = 0) -> None:
     """Analyse the jobs' logs in `out` and print/write every report."""
     from rich.table import Table
 
-    from ..compare.analysis import analyse, load_runs
+    from ..compare.analysis import analyse, load_runs, read_json_object
     from ..compare.report import HEADER, rows, write_all
     from .output import out as stdout
 
     settings_path = out / "compare.json"
     if not settings_path.exists():
         raise UsageError("not a compare output directory (no compare.json)", str(out))
-    settings = json.loads(settings_path.read_text())
+    settings = read_json_object(settings_path, required=("budget", "seeds"))
     runs = load_runs(out)
     if not runs:
         raise UsageError("no finished jobs to report yet", str(out), "run or resume `sdpo compare`")

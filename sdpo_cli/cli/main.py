@@ -2,18 +2,21 @@
 
 This is the only layer that prints, reads environment variables and exits. Errors are
 shown as `error: what (where)` and `hint: ...` on stderr with their documented exit
-code; `--debug` shows the traceback. Heavy libraries are imported inside the commands,
-so `sdpo --help` never imports torch.
+code; `--debug` (anywhere on the line) shows the traceback. Command-line usage errors
+exit 2. SIGINT and SIGTERM raise Interrupted in the main thread, so every command
+unwinds as on Ctrl-C (runs marked cancelled, samplers closed) and exits 130 or 143.
+Heavy libraries are imported inside the commands, so `sdpo --help` never imports torch.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
 import traceback
 
 import typer
 
-from ..errors import EXIT_INTERNAL, EXIT_INTERRUPTED, SdpoError
+from ..errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, Interrupted, SdpoError
 from . import check, compare, doctor, probe, report, solve, verify
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -43,27 +46,46 @@ def main(debug: bool = typer.Option(False, "--debug", help="Show tracebacks of e
 
 def run() -> None:
     """Console-script entry point: run the app and turn errors into exit codes."""
+    args = sys.argv[1:]
+    separator = args.index("--") if "--" in args else len(args)
+    if "--debug" in args[:separator]:  # accepted after the command too
+        DEBUG["on"] = True
+        args = [a for a in args[:separator] if a != "--debug"] + args[separator:]
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _interrupt)
     try:
-        code = app(standalone_mode=False)
+        code = app(args=args, prog_name="sdpo", standalone_mode=False)
         sys.exit(code if isinstance(code, int) else 0)
     except SdpoError as exc:
         _report(f"error: {exc.line()}", exc.hint)
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        _report("error: interrupted", None)
-        sys.exit(EXIT_INTERRUPTED)
-    except (typer.Abort, EOFError):  # click turns Ctrl-C into Abort
+    except KeyboardInterrupt as exc:
+        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+        _report(f"error: interrupted ({signal.Signals(signum).name})", None)
+        sys.exit(128 + signum)
+    except (typer.Abort, EOFError):  # click turns Ctrl-C at a prompt into Abort
         _report("error: aborted", None)
         sys.exit(EXIT_INTERRUPTED)
-    except Exception as exc:  # click usage errors carry their own exit code (2)
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+    except Exception as exc:
+        if _is_parser_error(exc):
+            _report(f"error: {exc.format_message()}", "see `sdpo --help`, or `sdpo COMMAND --help`")
+            sys.exit(EXIT_USAGE)
         _report(f"error: internal error: {type(exc).__name__}: {exc}",
                 "this is a bug in sdpo; rerun with --debug and report the traceback")
         sys.exit(EXIT_INTERNAL)
+
+
+def _interrupt(signum: int, frame) -> None:
+    """First signal: unwind like Ctrl-C. A second one while unwinding is ignored, so
+    the clean-up (closing samplers, marking the run) finishes."""
+    for each in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(each, signal.SIG_IGN)
+    raise Interrupted(signum)
+
+
+def _is_parser_error(exc: Exception) -> bool:
+    """An error of the command-line parser (click's, or the copy typer vendors)."""
+    return callable(getattr(exc, "format_message", None)) and isinstance(getattr(exc, "exit_code", None), int)
 
 
 def _report(line: str, hint: str | None) -> None:

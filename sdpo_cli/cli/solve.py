@@ -12,7 +12,7 @@ from typing import Optional
 
 import typer
 
-from ..errors import EXIT_OK, EXIT_UNSOLVED, UsageError
+from ..errors import EXIT_OK, EXIT_UNSOLVED, RunError, UsageError
 from . import options
 from .output import emit_json, err, print_out, protect_stdout
 
@@ -62,7 +62,11 @@ def solve(
             summary = log.info.get("result", {})
             _finish(summary, json_output)
             return
-        config = SolveConfig.from_json(log.info["config"])
+        try:
+            config = SolveConfig.from_json(log.info["config"])
+        except (TypeError, ValueError, KeyError) as exc:
+            raise RunError(f"run.json holds a configuration this sdpo cannot read: {exc}",
+                           str(resume)) from None
         problem = load_problem(resume / "problem.json")
         verifier = build_verifier(problem)
         err.print(f"resuming {resume} ({len(log.attempts())} attempts logged)")

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..errors import UsageError
 from ..runlog import read_jsonl
 from .. import metrics as M
 
@@ -20,13 +21,30 @@ LEVELS = (0.25, 0.5)
 GRID_POINTS = 41
 
 
+def read_json_object(path: Path, required: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A JSON object from a compare's output, with the keys it must have; anything else
+    is a UsageError naming the file (exit 2), never a crash."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise UsageError(f"cannot be read: {exc}", str(path),
+                         "rerun `sdpo compare` into a fresh --out directory") from None
+    if not isinstance(data, dict) or any(key not in data for key in required):
+        raise UsageError(f"not a JSON object with {', '.join(required) or 'fields'}", str(path),
+                         "rerun `sdpo compare` into a fresh --out directory")
+    return data
+
+
 def load_runs(out: Path) -> list[dict[str, Any]]:
     """Finished job runs with their per-attempt cumulative costs."""
     runs = []
     for run_json in sorted((Path(out) / "jobs").glob("*/run.json")):
-        info = json.loads(run_json.read_text())
-        if info.get("status") not in ("solved", "unsolved"):
+        info = read_json_object(run_json, required=("status",))
+        if info["status"] not in ("solved", "unsolved"):
             continue
+        if not isinstance(info.get("result"), dict):
+            raise UsageError("a finished job without its result", str(run_json),
+                             "delete that job's directory and rerun the compare to redo it")
         attempts = [a for a in read_jsonl(run_json.parent / "attempts.jsonl") if a.get("phase", "search") == "search"]
         rounds = {r["round"]: r for r in read_jsonl(run_json.parent / "rounds.jsonl")}
         runs.append({**info["result"], "costs": cumulative_costs(attempts, rounds)})

@@ -40,13 +40,15 @@ class Worker:
                 search = MultiTurnSearch(problem, verifier, policy, sampler, config, log, variant=variant,
                                          context_tokens=job.context_tokens)
             result: SearchResult = search.run()
+            summary = job_summary(job, result, log, time.monotonic() - start)
+            log.update(status="solved" if result.solved else "unsolved", result=summary)
+            return summary
         except BaseException as exc:
-            log.update(status="cancelled" if isinstance(exc, KeyboardInterrupt) else "error",
-                       error=f"{type(exc).__name__}: {exc}")
+            log.update_if_possible(status="cancelled" if isinstance(exc, KeyboardInterrupt) else "error",
+                                   error=f"{type(exc).__name__}: {exc}")
             raise
-        summary = job_summary(job, result, log, time.monotonic() - start)
-        log.update(status="solved" if result.solved else "unsolved", result=summary)
-        return summary
+        finally:
+            log.release()
 
     def close(self) -> None:
         self.engine.close()

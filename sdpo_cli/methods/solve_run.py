@@ -53,10 +53,10 @@ def solve(problem: Problem, verifier: Verifier, config: SolveConfig, log: RunLog
             confirm = confirm_rate(problem, verifier, engine, config, log, result.attempts_used + 1)
         return _finish(problem, config, log, result, confirm, engine, started, method)
     except KeyboardInterrupt:
-        log.update(status="cancelled")
+        log.update_if_possible(status="cancelled")
         raise
     except BaseException as exc:
-        log.update(status="error", error=f"{type(exc).__name__}: {exc}")
+        log.update_if_possible(status="error", error=f"{type(exc).__name__}: {exc}")
         raise
     finally:
         if own_engine and engine is not None:

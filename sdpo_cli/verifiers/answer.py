@@ -25,12 +25,21 @@ def normalise(text: str) -> str:
     return text.strip(" .,;:!\"'`*$")
 
 
+MAX_NUMBER_CHARS = 100
+
+
 def parse_number(text: str) -> float | None:
+    """A decimal, fraction or scientific number as a float; None for anything else,
+    including text too long to be one and values beyond a float's range (an exponent
+    such as 1e999999999 would otherwise be expanded digit by digit)."""
     cleaned = normalise(text).replace(",", "")
-    try:
-        return float(Fraction(cleaned))
-    except (ValueError, ZeroDivisionError):
+    if len(cleaned) > MAX_NUMBER_CHARS:
         return None
+    try:
+        value = float(cleaned) if "e" in cleaned else float(Fraction(cleaned))
+    except (ValueError, ZeroDivisionError, OverflowError):
+        return None
+    return value if math.isfinite(value) else None
 
 
 class AnswerVerifier(Verifier):

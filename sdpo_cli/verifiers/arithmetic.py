@@ -4,12 +4,15 @@ The attempt's final expression (extracted like an answer) must use each given nu
 exactly once (or at most once with `use_all: false`), only the allowed operators and
 parentheses, and reach the target in exact rational arithmetic. Feedback names the value
 reached and the miss, the numbers missing or extra, or the parse error. Runs no code:
-the expression is parsed with `ast` and evaluated on Fractions.
+the expression is parsed with `ast` and evaluated on Fractions. Its length, the digits
+of each number and the nesting depth are bounded before evaluation, so a huge product
+or a thousands-term sum is a parse-error verdict, not a crash or a stall.
 """
 
 from __future__ import annotations
 
 import ast
+import math
 from collections import Counter
 from fractions import Fraction
 
@@ -20,6 +23,9 @@ from .extraction import HOW_TO, METHODS, extract
 
 OPERATORS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 SYMBOLS = {"×": "*", "x": "*", "X": "*", "÷": "/", "−": "-", "–": "-"}
+MAX_EXPRESSION_CHARS = 300
+MAX_DIGITS = 12
+MAX_DEPTH = 40
 
 
 class ExpressionError(ValueError):
@@ -52,16 +58,41 @@ def parse(expression: str, allowed: str) -> tuple[Fraction, list[int]]:
     for symbol, replacement in SYMBOLS.items():
         expression = expression.replace(symbol, replacement)
     expression = expression.split("=")[0].strip().rstrip(".")
+    if len(expression) > MAX_EXPRESSION_CHARS:
+        raise ExpressionError(f"the expression is {len(expression)} characters long; "
+                              f"at most {MAX_EXPRESSION_CHARS} are accepted")
     try:
         tree = ast.parse(expression, mode="eval")
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         raise ExpressionError(f"could not parse {expression[:120]!r} as an arithmetic expression") from None
+    _check_size(tree)
     used: list[int] = []
     return evaluate(tree, allowed, used), used
 
 
+def _check_size(tree: ast.AST) -> None:
+    """Refuse numbers longer than MAX_DIGITS and nesting deeper than MAX_DEPTH (an
+    explicit stack: no recursion on hostile input)."""
+    stack = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ExpressionError(f"the expression nests deeper than {MAX_DEPTH} levels")
+        if isinstance(node, ast.Constant) and isinstance(node.value, int) \
+                and len(str(abs(node.value))) > MAX_DIGITS:
+            raise ExpressionError(f"numbers may have at most {MAX_DIGITS} digits")
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+
+
+def approximate(value: Fraction) -> float:
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
 def show(value: Fraction) -> str:
-    return str(value.numerator) if value.denominator == 1 else f"{value} (= {float(value):.4g})"
+    return str(value.numerator) if value.denominator == 1 else f"{value} (= {approximate(value):.4g})"
 
 
 class ArithmeticVerifier(Verifier):
@@ -108,7 +139,7 @@ class ArithmeticVerifier(Verifier):
                  f"the target is {show(self.target)}"
                  + (f" (off by {show(abs(value - self.target))})." if value != self.target else ".")]
         lines += problems
-        closeness = 1.0 / (1.0 + float(abs(value - self.target)))
+        closeness = 1.0 / (1.0 + approximate(abs(value - self.target)))
         return Verdict(False, 0.5 * closeness if not problems else 0.0, "\n".join(lines),
                        base.WRONG_ANSWER, details)
 

@@ -1,8 +1,11 @@
 """The verdict a verifier returns and the base class every verifier kind derives from.
 
 A failed attempt is data, not an exception: wrong answers, crashes and timeouts all end
-as a Verdict with feedback for the teacher (METHOD.md §3). Only a broken harness raises
-VerifierError. Nothing here imports torch.
+as a Verdict with feedback for the teacher (docs/method.md, "Feedback"). Only a broken
+harness raises VerifierError. Every verdict leaves here as text that any terminal, JSON
+writer or tokenizer takes: lone surrogates (from an exception message or a checker's
+JSON escapes) are replaced. An attempt longer than MAX_ATTEMPT_CHARS is refused before
+any parsing. Nothing here imports torch.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ TIME_LIMIT = "time_limit_exceeded"
 MEMORY_LIMIT = "memory_limit_exceeded"
 OUTPUT_LIMIT = "output_limit_exceeded"
 INCORRECT_FORMAT = "incorrect_format"
+TOO_LONG = "attempt_too_long"
 NO_ANSWER = "no_answer"
 PARSE_ERROR = "parse_error"
 
@@ -40,6 +44,26 @@ class Verdict:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Verdict":
         return cls(**data)
+
+
+MAX_ATTEMPT_CHARS = 1_000_000
+"""Longest attempt text a verifier parses: about 250k tokens, far beyond any attempt
+length a run samples, and every extraction is linear, so this bounds its time too."""
+
+
+def clean_text(text: str) -> str:
+    """The text with lone surrogates (unencodable in UTF-8) replaced by '?'."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {_clean(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
 
 
 def cap_text(text: str, limit: int) -> str:
@@ -73,11 +97,16 @@ class Verifier:
         return (0, 0)
 
     def verify(self, attempt: str) -> Verdict:
-        """Run `check`, time it and cap the feedback."""
+        """Run `check` (refusing an over-long attempt), time it, clean and cap the feedback."""
         start = time.monotonic()
-        verdict = self.check(attempt)
+        if len(attempt) > MAX_ATTEMPT_CHARS:
+            verdict = Verdict(False, 0.0, f"Incorrect Format\nThe attempt is {len(attempt):,} characters "
+                              f"long; at most {MAX_ATTEMPT_CHARS:,} are read.", TOO_LONG, {})
+        else:
+            verdict = self.check(attempt)
         verdict.seconds = round(time.monotonic() - start, 4)
-        verdict.feedback = cap_text(verdict.feedback, self.limits.feedback_chars)
+        verdict.feedback = cap_text(clean_text(verdict.feedback), self.limits.feedback_chars)
+        verdict.details = _clean(verdict.details)
         verdict.score = float(min(1.0, max(0.0, verdict.score)))
         return verdict
 

@@ -1,11 +1,15 @@
 """`command` verifier: any external executable decides.
 
 The command gets the attempt on stdin and the problem file's path in SDPO_PROBLEM_FILE.
-It passes by exiting 0, or it prints a JSON object {"passed": bool, "score": float,
-"feedback": str} on stdout, which wins over the exit status. Otherwise its output
-(stdout, then stderr) becomes the feedback. The command is the user's own, trusted
+Its verdict: exit 0 passes, exit 1 fails, and its output (stdout, then stderr) is the
+feedback; or it prints one JSON object {"passed": true|false, "score": 0..1, "feedback":
+"..."} on stdout, which wins over the exit status. A checker that runs past its timeout
+gives a "Time Limit Exceeded" verdict. Anything else means the checker itself broke,
+and that is never the attempt's fault: a command that cannot start, one killed by a
+signal, one that exits with another status, one past the output cap, or JSON whose
+fields have the wrong types raise VerifierError. The command is the user's own, trusted
 program, so it is not isolated, but its timeout, process-group kill and output cap are
-enforced. A command that cannot be started is a broken verifier (VerifierError).
+enforced.
 """
 
 from __future__ import annotations
@@ -59,22 +63,34 @@ class CommandVerifier(Verifier):
         if result.timed_out:
             return Verdict(False, 0.0, "Time Limit Exceeded\nThe checker did not finish in time.",
                            base.TIME_LIMIT, {"returncode": None})
-        output = (result.stdout.strip() + "\n" + result.stderr.strip()).strip()
-        reported = _json_report(result.stdout)
+        self._check_health(result)
+        reported = _json_report(result.stdout, " ".join(self.argv))
         if reported is not None:
-            passed = bool(reported.get("passed"))
-            score = reported.get("score", 1.0 if passed else 0.0)
-            score = float(score) if isinstance(score, (int, float)) else (1.0 if passed else 0.0)
-            feedback = str(reported.get("feedback") or ("Accepted." if passed else "Wrong Answer"))
+            passed, score, feedback = reported
             return Verdict(passed, score, feedback, None if passed else base.WRONG_ANSWER,
                            {"returncode": result.returncode})
         passed = result.returncode == 0
-        feedback = output or ("Accepted." if passed else f"Wrong Answer (checker exit status {result.returncode})")
+        output = (result.stdout.strip() + "\n" + result.stderr.strip()).strip()
+        feedback = output or ("Accepted." if passed else "Wrong Answer (checker exit status 1)")
         return Verdict(passed, 1.0 if passed else 0.0, feedback, None if passed else base.WRONG_ANSWER,
                        {"returncode": result.returncode})
 
+    def _check_health(self, result) -> None:
+        where = " ".join(self.argv)
+        if result.output_exceeded:
+            raise VerifierError(f"the checker wrote more than {self.limits.max_output_kb} KB of output",
+                                where, "make the checker print less, or raise limits.max_output_kb")
+        if result.killed_by is not None and result.returncode < 0:
+            raise VerifierError(f"the checker was killed by signal {result.killed_by}", where)
+        if result.returncode not in (0, 1):
+            tail = (result.stderr.strip().splitlines() or [""])[-1][:200]
+            raise VerifierError(f"the checker exited with status {result.returncode} (0 passes, 1 fails)"
+                                + (f": {tail}" if tail else ""), where)
 
-def _json_report(stdout: str) -> dict | None:
+
+def _json_report(stdout: str, where: str) -> tuple[bool, float, str] | None:
+    """(passed, score, feedback) from a JSON report on stdout, None if there is none;
+    a report with fields of the wrong type is a broken checker."""
     text = stdout.strip()
     if not text.startswith("{"):
         return None
@@ -82,4 +98,17 @@ def _json_report(stdout: str) -> dict | None:
         data = json.loads(text)
     except json.JSONDecodeError:
         return None
-    return data if isinstance(data, dict) and "passed" in data else None
+    if not isinstance(data, dict) or "passed" not in data:
+        return None
+    passed, score, feedback = data["passed"], data.get("score"), data.get("feedback")
+    if not isinstance(passed, bool):
+        raise VerifierError(f"the checker's JSON has passed = {json.dumps(passed)[:40]}; it must be "
+                            "true or false", where)
+    if score is None:
+        score = 1.0 if passed else 0.0
+    if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0 <= score <= 1:
+        raise VerifierError(f"the checker's JSON has score = {json.dumps(score)[:40]}; it must be a "
+                            "number from 0 to 1", where)
+    if feedback is not None and not isinstance(feedback, str):
+        raise VerifierError("the checker's JSON has a feedback that is not a string", where)
+    return passed, float(score), feedback or ("Accepted." if passed else "Wrong Answer")
