@@ -26,8 +26,11 @@ def main() -> None:
     parser.add_argument("--rates", default="1e-5,1e-4,3e-4,1e-3")
     parser.add_argument("--updates", type=int, default=4)
     parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--lora-targets", default="all-linear",
-                        help="comma-separated choices to compare, modules of one choice joined by +")
+    parser.add_argument(
+        "--lora-targets",
+        default="all-linear",
+        help="comma-separated choices to compare, modules of one choice joined by +",
+    )
     args = parser.parse_args()
     from sdpo_cli.backends.hf import HFSampler
     from sdpo_cli.config import SolveConfig, TrainConfig
@@ -49,23 +52,47 @@ def main() -> None:
         policy = Policy(path, config.train)
         sampler, optimizer = HFSampler(policy), make_optimizer(policy)
         prompt = policy.chat_ids(problem.messages())
-        held_out = [c.token_ids for c in sampler.sample(prompt, args.batch, config.sampling, seed=999)]
+        held_out = [
+            c.token_ids for c in sampler.sample(prompt, args.batch, config.sampling, seed=999)
+        ]
         initial = policy.mean_logprobs([prompt] * len(held_out), held_out)
         rows = []
         for update in range(args.updates):
-            attempts = sample_and_verify(sampler, verifier, prompt, args.batch, config.sampling, 100 + update,
-                                         1, update, policy.version, None, Tally())
+            attempts = sample_and_verify(
+                sampler,
+                verifier,
+                prompt,
+                args.batch,
+                config.sampling,
+                100 + update,
+                1,
+                update,
+                policy.version,
+                None,
+                Tally(),
+            )
             examples = build_examples(policy, problem, attempts, config)
             metrics = sdpo_update(policy, optimizer, examples)
             after = sdpo_loss(policy, examples)["loss"]
             now = policy.mean_logprobs([prompt] * len(held_out), held_out)
             shift = sum(abs(a - b) for a, b in zip(now, initial)) / len(now)
-            rows.append({"loss_before": round(metrics["loss"], 4), "loss_after": round(after, 4),
-                         "kl": round(metrics["kl"], 4), "grad_norm": round(metrics["grad_norm"], 3),
-                         "held_out_shift": round(shift, 4), "passes": sum(a.passed for a in attempts)})
-            print(f"lr {label} update {update + 1}: loss {rows[-1]['loss_before']} -> {rows[-1]['loss_after']}, "
-                  f"held-out shift {rows[-1]['held_out_shift']} nat/token, passes {rows[-1]['passes']}",
-                  flush=True)
+            rows.append(
+                {
+                    "loss_before": round(metrics["loss"], 4),
+                    "loss_after": round(after, 4),
+                    "kl": round(metrics["kl"], 4),
+                    "grad_norm": round(metrics["grad_norm"], 3),
+                    "held_out_shift": round(shift, 4),
+                    "passes": sum(a.passed for a in attempts),
+                }
+            )
+            print(
+                f"lr {label} update {update + 1}: "
+                f"loss {rows[-1]['loss_before']} -> {rows[-1]['loss_after']}, "
+                f"held-out shift {rows[-1]['held_out_shift']} nat/token, "
+                f"passes {rows[-1]['passes']}",
+                flush=True,
+            )
         results[label] = rows
         del policy, sampler, optimizer
     print(json.dumps(results, indent=1))

@@ -24,7 +24,9 @@ from sdpo_cli.methods.probe import DEFAULT_RULE, Rule, recommend
 def winner(methods: dict, tie: float) -> str | None:
     ranked = sorted(methods.items(), key=lambda item: item[1]["mean_attempts"])
     best, budget_runs = ranked[0], all(m["discovery_at_budget"] == 0 for _, m in ranked)
-    if budget_runs or (len(ranked) > 1 and ranked[1][1]["mean_attempts"] - best[1]["mean_attempts"] < tie):
+    if budget_runs or (
+        len(ranked) > 1 and ranked[1][1]["mean_attempts"] - best[1]["mean_attempts"] < tie
+    ):
         return None
     return best[0]
 
@@ -44,14 +46,18 @@ def main() -> None:
     report = json.loads((Path(args.compare_dir) / "report.json").read_text())
     winners = {pid: winner(stats["methods"], args.tie) for pid, stats in report["problems"].items()}
     ids = sorted(set(probes) & set(winners))
-    tune, test = ids[: len(ids) // 2], ids[len(ids) // 2:]
+    tune, test = ids[: len(ids) // 2], ids[len(ids) // 2 :]
     grid = itertools.product([0.1, 0.25, 0.5], [0.0, 0.1, 0.2], [0.0, 0.02, 0.05, 0.1])
-    rules = [Rule(easy_pass_rate=e, teacher_pass_gain=t, feedback_logprob_gain=g) for e, t, g in grid]
+    rules = [
+        Rule(easy_pass_rate=e, teacher_pass_gain=t, feedback_logprob_gain=g) for e, t, g in grid
+    ]
     best = max(rules, key=lambda r: (matches(r, probes, winners, tune)[0], r == DEFAULT_RULE))
     print(f"{'problem':<24} {'winner':<10} {'probe says':<10} {'tuned rule':<10} half")
     for pid in ids:
-        print(f"{pid:<24} {winners[pid] or '(none)':<10} {recommend(probes[pid])[0]:<10} "
-              f"{recommend(probes[pid], best)[0]:<10} {'tune' if pid in tune else 'test'}")
+        print(
+            f"{pid:<24} {winners[pid] or '(none)':<10} {recommend(probes[pid])[0]:<10} "
+            f"{recommend(probes[pid], best)[0]:<10} {'tune' if pid in tune else 'test'}"
+        )
     for name, rule in (("default rule", DEFAULT_RULE), ("tuned rule", best)):
         for half, members in (("tuning half", tune), ("test half", test)):
             hit, scored = matches(rule, probes, winners, members)

@@ -56,15 +56,32 @@ def main() -> None:
 
     source = resolve_model()
     policy = Policy(str(source.path), TrainConfig())
-    prompt = policy.chat_ids([{"role": "user", "content": "Write a Python function that returns the n-th "
-                               "Fibonacci number, and explain how it works step by step."}])
+    prompt = policy.chat_ids(
+        [
+            {
+                "role": "user",
+                "content": "Write a Python function that returns the n-th "
+                "Fibonacci number, and explain how it works step by step.",
+            }
+        ]
+    )
     params = SamplingConfig(max_new_tokens=args.tokens)
     batches = [int(b) for b in args.batches.split(",")]
-    weight_bytes = sum(p.numel() * p.element_size() for p in policy.model.get_base_model().parameters())
+    weight_bytes = sum(
+        p.numel() * p.element_size() for p in policy.model.get_base_model().parameters()
+    )
     bandwidth = bandwidth_gbs()
-    results = {"machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-                           "torch_threads": torch.get_num_threads(), "bandwidth_gbs": round(bandwidth, 1)},
-               "weight_mb": round(weight_bytes / 1e6), "tokens": args.tokens, "backends": {}}
+    results = {
+        "machine": {
+            "cpu": platform.processor() or platform.machine(),
+            "cores": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+            "bandwidth_gbs": round(bandwidth, 1),
+        },
+        "weight_mb": round(weight_bytes / 1e6),
+        "tokens": args.tokens,
+        "backends": {},
+    }
     samplers = {}
     if "hf" in args.backends:
         samplers["hf"] = HFSampler(policy)

@@ -30,17 +30,24 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--backend", default="auto")
-    parser.add_argument("--lora-targets", default=None, help="comma-separated modules (default: sdpo's)")
+    parser.add_argument(
+        "--lora-targets", default=None, help="comma-separated modules (default: sdpo's)"
+    )
     args = parser.parse_args()
     from sdpo_cli.config import SolveConfig, TrainConfig
     from sdpo_cli.methods.attempts import Tally, sample_and_verify
+    from sdpo_cli.methods.base import MethodContext
     from sdpo_cli.methods.engine import load_engine
     from sdpo_cli.methods.sdpo import SdpoSearch
     from sdpo_cli.runlog import RunLog
     from sdpo_cli.verifiers.registry import load_checked
 
     problem, verifier = load_checked(args.problem)
-    train = TrainConfig(lora_targets=tuple(args.lora_targets.split(","))) if args.lora_targets else TrainConfig()
+    train = (
+        TrainConfig(lora_targets=tuple(args.lora_targets.split(",")))
+        if args.lora_targets
+        else TrainConfig()
+    )
     config = SolveConfig(batch=args.batch, backend=args.backend, train=train)
     start = time.perf_counter()
     engine = load_engine(config)
@@ -50,11 +57,22 @@ def main() -> None:
     plain, sdpo = [], []
     with tempfile.TemporaryDirectory() as tmp:
         log = RunLog.create(Path(tmp) / "run", {"problem": problem.id})
-        search = SdpoSearch(problem, verifier, policy, sampler, config, log=log)
+        search = SdpoSearch(MethodContext(problem, verifier, policy, sampler, config, log))
         # The process's first generation is slow (vLLM's first calls); a run of either kind
         # pays it once, so it is left out of both.
-        sample_and_verify(sampler, verifier, prompt, args.batch, config.sampling, 999, 1, 0, policy.version,
-                          None, Tally())
+        sample_and_verify(
+            sampler,
+            verifier,
+            prompt,
+            args.batch,
+            config.sampling,
+            999,
+            1,
+            0,
+            policy.version,
+            None,
+            Tally(),
+        )
         for r in range(args.rounds):
             # As in a run, the SDPO round's generation comes right after the last weight
             # sync, and the sampling-only round's does not (a best-of-k run never syncs):
@@ -63,19 +81,48 @@ def main() -> None:
             for kind in ("sdpo", "sampling"):
                 tally = Tally()
                 clock = time.perf_counter()
-                batches[kind] = sample_and_verify(sampler, verifier, prompt, args.batch, config.sampling,
-                                                  1000 + r, 1, r + 1, policy.version, log, tally)
-                rows[kind] = {"generate_s": tally.generate_s, "verify_s": tally.verify_s,
-                              "tokens": tally.tokens_generated, "passes": sum(a.passed for a in batches[kind]),
-                              "total_s": time.perf_counter() - clock}
+                batches[kind] = sample_and_verify(
+                    sampler,
+                    verifier,
+                    prompt,
+                    args.batch,
+                    config.sampling,
+                    1000 + r,
+                    1,
+                    r + 1,
+                    policy.version,
+                    log,
+                    tally,
+                )
+                rows[kind] = {
+                    "generate_s": tally.generate_s,
+                    "verify_s": tally.verify_s,
+                    "tokens": tally.tokens_generated,
+                    "passes": sum(a.passed for a in batches[kind]),
+                    "total_s": time.perf_counter() - clock,
+                }
             row = rows["sdpo"]
             update_clock = time.perf_counter()
             record = search.update(r + 1, batches["sdpo"])
             update_s = time.perf_counter() - update_clock
-            row.update({key: record[key] for key in
-                        ("teacher_forward_s", "student_forward_backward_s", "sync_s", "sampler_gap")})
+            row.update(
+                {
+                    key: record[key]
+                    for key in (
+                        "teacher_forward_s",
+                        "student_forward_backward_s",
+                        "sync_s",
+                        "sampler_gap",
+                    )
+                }
+            )
             # building the teacher prompts, optimizer and EMA steps, the round's log, the checkpoint
-            row["other_s"] = update_s - row["teacher_forward_s"] - row["student_forward_backward_s"] - row["sync_s"]
+            row["other_s"] = (
+                update_s
+                - row["teacher_forward_s"]
+                - row["student_forward_backward_s"]
+                - row["sync_s"]
+            )
             row["total_s"] += update_s
             sdpo.append(row)
             plain.append(rows["sampling"])
@@ -87,14 +134,24 @@ def main() -> None:
 
     per_plain = mean(plain, "total_s") / args.batch
     per_sdpo = mean(sdpo, "total_s") / args.batch
-    print(f"backend {engine.backend}, problem {problem.id}, batch {args.batch}, {args.rounds} rounds each, "
-          f"start-up {startup:.1f} s, LoRA on {','.join(train.lora_targets)}")
-    print(f"{'round kind':<14} {'s/attempt':>10} {'generate':>9} {'verify':>7} {'teacher fwd':>12} "
-          f"{'student f+b':>12} {'sync':>6} {'other':>6} {'tokens':>7}")
+    print(
+        f"backend {engine.backend}, problem {problem.id}, batch {args.batch}, "
+        f"{args.rounds} rounds each, "
+        f"start-up {startup:.1f} s, LoRA on {','.join(train.lora_targets)}"
+    )
+    print(
+        f"{'round kind':<14} {'s/attempt':>10} {'generate':>9} {'verify':>7} {'teacher fwd':>12} "
+        f"{'student f+b':>12} {'sync':>6} {'other':>6} {'tokens':>7}"
+    )
     for name, rows, per in (("sampling-only", plain, per_plain), ("sdpo", sdpo, per_sdpo)):
-        print(f"{name:<14} {per:>10.2f} {mean(rows, 'generate_s'):>9.1f} {mean(rows, 'verify_s'):>7.1f} "
-              f"{mean(rows, 'teacher_forward_s'):>12.1f} {mean(rows, 'student_forward_backward_s'):>12.1f} "
-              f"{mean(rows, 'sync_s'):>6.1f} {mean(rows, 'other_s'):>6.1f} {mean(rows, 'tokens'):>7.0f}")
+        print(
+            f"{name:<14} {per:>10.2f} {mean(rows, 'generate_s'):>9.1f} "
+            f"{mean(rows, 'verify_s'):>7.1f} "
+            f"{mean(rows, 'teacher_forward_s'):>12.1f} "
+            f"{mean(rows, 'student_forward_backward_s'):>12.1f} "
+            f"{mean(rows, 'sync_s'):>6.1f} {mean(rows, 'other_s'):>6.1f} "
+            f"{mean(rows, 'tokens'):>7.0f}"
+        )
     print(f"ratio sdpo / sampling-only per attempt: {per_sdpo / per_plain:.2f}")
     ratios = [s["total_s"] / p["total_s"] for s, p in zip(sdpo, plain)]
     print("per round: " + ", ".join(f"{x:.2f}" for x in ratios))

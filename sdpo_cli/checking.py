@@ -30,9 +30,14 @@ class CheckReport:
         return not self.failures
 
     def to_json(self) -> dict[str, Any]:
-        return {"path": self.path, "id": self.problem_id, "kind": self.kind, "ok": self.ok,
-                "failures": self.failures,
-                "verifier_seconds_max": max(self.verifier_seconds, default=0.0)}
+        return {
+            "path": self.path,
+            "id": self.problem_id,
+            "kind": self.kind,
+            "ok": self.ok,
+            "failures": self.failures,
+            "verifier_seconds_max": max(self.verifier_seconds, default=0.0),
+        }
 
 
 def check_problem(path: str | Path) -> CheckReport:
@@ -66,7 +71,9 @@ def _check(path: str | Path, report: CheckReport) -> CheckReport:
                 report.failures.append(f"reference solution failed: {first_line}")
                 break
         if len(set(outcomes)) > 1:
-            report.failures.append("flaky verifier: the reference passed on some runs and failed on others")
+            report.failures.append(
+                "flaky verifier: the reference passed on some runs and failed on others"
+            )
     for name, attempt in verifier.trivial_attempts().items():
         verdict = verifier.verify(attempt)
         report.verifier_seconds.append(verdict.seconds)
@@ -76,6 +83,7 @@ def _check(path: str | Path, report: CheckReport) -> CheckReport:
             report.failures.append(f"trivial attempt gave no feedback: {name}")
     visible, hidden = verifier.test_counts()
     if visible and not hidden:
-        report.failures.append("visible tests but no hidden tests: 'passed' must rest on tests "
-                               "the teacher never sees")
+        report.failures.append(
+            "visible tests but no hidden tests: 'passed' must rest on tests the teacher never sees"
+        )
     return report

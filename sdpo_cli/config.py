@@ -85,6 +85,8 @@ class SolveConfig:
         data = dict(data)
         sampling = SamplingConfig(**data.pop("sampling", {}))
         train = data.pop("train", {})
-        train = TrainConfig(**{**train, "lora_targets": tuple(train.get("lora_targets", ("all-linear",)))})
+        train = TrainConfig(
+            **{**train, "lora_targets": tuple(train.get("lora_targets", ("all-linear",)))}
+        )
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known}, sampling=sampling, train=train)

@@ -30,7 +30,10 @@ def backend_status() -> dict[str, dict[str, Any]]:
             __import__(module)
             status[name] = {"ok": True, "detail": _module_version(module) or "installed"}
         except Exception as exc:  # report, don't crash: this is a diagnosis
-            status[name] = {"ok": False, "detail": f"import fails: {type(exc).__name__}: {str(exc)[:120]}"}
+            status[name] = {
+                "ok": False,
+                "detail": f"import fails: {type(exc).__name__}: {str(exc)[:120]}",
+            }
     return status
 
 
@@ -52,8 +55,12 @@ def diagnose() -> dict[str, Any]:
     report["default_backend"] = resolve_backend("auto")
     gguf = embedded_gguf()
     cached = cached_embedded()
-    report["model"] = {"name": DEFAULT_MODEL, "gguf": str(gguf) if gguf else None,
-                       "cached": (cached / "model.safetensors").exists(), "cache_path": str(cached)}
+    report["model"] = {
+        "name": DEFAULT_MODEL,
+        "gguf": str(gguf) if gguf else None,
+        "cached": (cached / "model.safetensors").exists(),
+        "cache_path": str(cached),
+    }
     mode = isolation()
     report["sandbox"] = {"mode": mode, "protections": PROTECTIONS[mode]}
     report["ok"] = bool(report["torch"]) and gguf is not None and report["backends"]["hf"]["ok"]

@@ -88,7 +88,9 @@ class Interval:
         return [self.low, self.high]
 
 
-def bootstrap(values: list, statistic, resamples: int = 1000, level: float = 0.90, seed: int = 0) -> Interval:
+def bootstrap(
+    values: list, statistic, resamples: int = 1000, level: float = 0.90, seed: int = 0
+) -> Interval:
     """Percentile bootstrap interval of statistic(resample) (None values are dropped)."""
     if not values:
         return Interval(None, None)
@@ -127,4 +129,3 @@ def wilson(successes: int, n: int, z: float = 1.645) -> Interval:
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return Interval(max(0.0, centre - half), min(1.0, centre + half))
-

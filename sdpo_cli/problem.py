@@ -89,8 +89,11 @@ def load_problem(path: str | Path) -> Problem:
     where = str(path)
     try:
         if not path.is_file():
-            raise ProblemError("not a regular file" if path.exists() else "problem file not found",
-                               where, "give the path of a problem's JSON file")
+            raise ProblemError(
+                "not a regular file" if path.exists() else "problem file not found",
+                where,
+                "give the path of a problem's JSON file",
+            )
         with open(path, "rb") as handle:
             raw = handle.read(MAX_PROBLEM_BYTES + 1)
         if len(raw) > MAX_PROBLEM_BYTES:
@@ -100,7 +103,8 @@ def load_problem(path: str | Path) -> Problem:
         raise ProblemError(f"cannot read problem file: {exc}", where) from None
     except json.JSONDecodeError as exc:
         raise ProblemError(
-            f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", where,
+            f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+            where,
             "problem files are JSON objects; see problems/README.md",
         ) from None
     except RecursionError:
@@ -115,7 +119,8 @@ def problem_from_dict(data: Any, path: Path | None = None) -> Problem:
     unknown = sorted(set(data) - TOP_LEVEL)
     if unknown:
         raise ProblemError(
-            f"unknown field {unknown[0]!r}", where,
+            f"unknown field {unknown[0]!r}",
+            where,
             f"known fields: {', '.join(sorted(TOP_LEVEL - {'$schema'}))}",
         )
     pid = _require(data, "id", str, where)
@@ -129,16 +134,30 @@ def problem_from_dict(data: Any, path: Path | None = None) -> Problem:
     verifier = _require(data, "verifier", dict, where)
     kind = verifier.get("kind")
     if not isinstance(kind, str) or not kind:
-        raise ProblemError(f"field 'verifier.kind' = {kind!r} must be a verifier name", where,
-                           "built-in kinds: python, answer, arithmetic, command")
+        raise ProblemError(
+            f"field 'verifier.kind' = {kind!r} must be a verifier name",
+            where,
+            "built-in kinds: python, answer, arithmetic, command",
+        )
     metadata = _optional(data, "metadata", dict, where) or {}
     difficulty = metadata.get("difficulty")
     if difficulty is not None and difficulty not in DIFFICULTIES:
-        raise ProblemError(f"field 'metadata.difficulty' = {difficulty!r} must be one of "
-                           f"{', '.join(DIFFICULTIES)}", where)
+        raise ProblemError(
+            f"field 'metadata.difficulty' = {difficulty!r} must be one of "
+            f"{', '.join(DIFFICULTIES)}",
+            where,
+        )
     limits = _limits(_optional(data, "limits", dict, where) or {}, where)
-    return Problem(id=pid, prompt=prompt, verifier=verifier, system=system, reference=reference,
-                   limits=limits, metadata=metadata, path=path)
+    return Problem(
+        id=pid,
+        prompt=prompt,
+        verifier=verifier,
+        system=system,
+        reference=reference,
+        limits=limits,
+        metadata=metadata,
+        path=path,
+    )
 
 
 def _require(data: dict, name: str, kind: type, where: str) -> Any:
@@ -159,14 +178,19 @@ def _limits(raw: dict, where: str) -> Limits:
     values = {}
     for name, value in raw.items():
         if name not in known:
-            raise ProblemError(f"unknown field 'limits.{name}'", where, f"known: {', '.join(known)}")
+            raise ProblemError(
+                f"unknown field 'limits.{name}'", where, f"known: {', '.join(known)}"
+            )
         default = known[name].default
         low, high = known[name].metadata["range"]
         number_ok = isinstance(value, (int, float)) and not isinstance(value, bool)
         whole = isinstance(default, int)
         if not number_ok or not low <= value <= high or (whole and not float(value).is_integer()):
-            raise ProblemError(f"field 'limits.{name}' = {_short(value)} must be "
-                               f"{'a whole number' if whole else 'a number'} from {low:,} to {high:,}", where)
+            raise ProblemError(
+                f"field 'limits.{name}' = {_short(value)} must be "
+                f"{'a whole number' if whole else 'a number'} from {low:,} to {high:,}",
+                where,
+            )
         values[name] = type(default)(value)
     return Limits(**values)
 

@@ -34,8 +34,9 @@ def _replace_user(problem: Problem, content: str) -> list[dict[str, str]]:
     return system + [{"role": "user", "content": content}]
 
 
-def teacher_messages(problem: Problem, feedback: str | None, demonstration: str | None,
-                     max_feedback_chars: int) -> list[dict[str, str]] | None:
+def teacher_messages(
+    problem: Problem, feedback: str | None, demonstration: str | None, max_feedback_chars: int
+) -> list[dict[str, str]] | None:
     """The teacher context, or None when there is no signal (no demonstration and no
     feedback): such an attempt is masked out of the loss."""
     parts = [problem.prompt]
@@ -53,9 +54,14 @@ def control_messages(problem: Problem) -> list[dict[str, str]]:
     return _replace_user(problem, f"{problem.prompt}\n\n{INSTRUCTION}")
 
 
-def fit_teacher_messages(problem: Problem, feedback: str | None, demonstration: str | None,
-                         max_feedback_chars: int, max_tokens: int,
-                         count_tokens: Callable[[str], int]) -> list[dict[str, str]] | None:
+def fit_teacher_messages(
+    problem: Problem,
+    feedback: str | None,
+    demonstration: str | None,
+    max_feedback_chars: int,
+    max_tokens: int,
+    count_tokens: Callable[[str], int],
+) -> list[dict[str, str]] | None:
     """teacher_messages, with the feedback cut until the prompt fits `max_tokens`. The
     question and the closing instruction are always kept whole."""
     chars = max_feedback_chars
@@ -74,8 +80,9 @@ def pick_demonstration(index: int, passed: list[bool], texts: list[str]) -> str 
     return None
 
 
-def multiturn_messages(problem: Problem, past_feedback: list[str], max_tokens: int,
-                       count_tokens: Callable[[str], int]) -> list[dict[str, str]]:
+def multiturn_messages(
+    problem: Problem, past_feedback: list[str], max_tokens: int, count_tokens: Callable[[str], int]
+) -> list[dict[str, str]]:
     """One user message with all past feedback; drops the oldest while over `max_tokens`."""
     kept = [f.strip() for f in past_feedback if f and f.strip()]
     while True:
@@ -93,8 +100,12 @@ def _cap(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(0, limit - len(marker))] + marker
 
 
-def multiturn_chat_messages(problem: Problem, turns: list[tuple[str, str]], max_tokens: int,
-                            count_tokens: Callable[[str], int]) -> list[dict[str, str]]:
+def multiturn_chat_messages(
+    problem: Problem,
+    turns: list[tuple[str, str]],
+    max_tokens: int,
+    count_tokens: Callable[[str], int],
+) -> list[dict[str, str]]:
     """The chat variant of the multi-turn baseline: real (attempt, feedback) turns, each
     feedback followed by the instruction; oldest turns dropped past `max_tokens`. The
     paper found this variant worse than the feedback-only prompt (METHOD.md §5)."""
@@ -102,8 +113,10 @@ def multiturn_chat_messages(problem: Problem, turns: list[tuple[str, str]], max_
     while True:
         messages = _replace_user(problem, problem.prompt)
         for attempt, feedback in kept:
-            messages += [{"role": "assistant", "content": attempt},
-                         {"role": "user", "content": f"{FEEDBACK_HEADER}\n{feedback}\n\n{INSTRUCTION}"}]
+            messages += [
+                {"role": "assistant", "content": attempt},
+                {"role": "user", "content": f"{FEEDBACK_HEADER}\n{feedback}\n\n{INSTRUCTION}"},
+            ]
         if not kept or count_tokens("".join(m["content"] for m in messages)) <= max_tokens:
             return messages
         kept = kept[1:]

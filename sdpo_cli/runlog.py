@@ -41,8 +41,9 @@ LOCK_FILE = ".lock"
 def atomic_write(path: Path, text: str) -> None:
     """Replace `path` with `text` in one step, readable only by its owner."""
     tmp = path.with_name(f".{path.name}.tmp")
-    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE), "w",
-                   encoding="utf-8") as handle:
+    with os.fdopen(
+        os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE), "w", encoding="utf-8"
+    ) as handle:
         handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
@@ -81,8 +82,13 @@ def versions() -> dict[str, str]:
 
 def git_commit() -> str | None:
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
-                             cwd=Path(__file__).parent)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            cwd=Path(__file__).parent,
+        )
         return out.stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
         return None
@@ -115,9 +121,14 @@ class RunLog:
             holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
             os.close(fd)
             if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
-                raise RunError(f"another sdpo process (pid {holder}) is writing this run", str(self.dir),
-                               "wait for it to finish, or stop it first") from None
-            raise RunError(f"cannot lock the run directory: {exc.strerror}", str(self.dir)) from None
+                raise RunError(
+                    f"another sdpo process (pid {holder}) is writing this run",
+                    str(self.dir),
+                    "wait for it to finish, or stop it first",
+                ) from None
+            raise RunError(
+                f"cannot lock the run directory: {exc.strerror}", str(self.dir)
+            ) from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         self._lock = fd
@@ -132,16 +143,28 @@ class RunLog:
     def create(cls, directory: Path, info: dict[str, Any]) -> "RunLog":
         directory = Path(directory)
         if (directory / "run.json").exists():
-            raise RunError("run directory already holds a run", str(directory),
-                           "use --resume to continue it, or choose another --out")
+            raise RunError(
+                "run directory already holds a run",
+                str(directory),
+                "use --resume to continue it, or choose another --out",
+            )
         try:
             directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as exc:
-            raise RunError(f"cannot create the run directory: {exc.strerror}", str(directory)) from None
+            raise RunError(
+                f"cannot create the run directory: {exc.strerror}", str(directory)
+            ) from None
         log = cls(directory)
         log._take_lock()
-        log.info = {"schema_version": RUN_SCHEMA, "status": "started", "created": time.time(),
-                    "versions": versions(), "git_commit": git_commit(), "argv": sys.argv, **info}
+        log.info = {
+            "schema_version": RUN_SCHEMA,
+            "status": "started",
+            "created": time.time(),
+            "versions": versions(),
+            "git_commit": git_commit(),
+            "argv": sys.argv,
+            **info,
+        }
         log._save()
         return log
 
@@ -156,8 +179,11 @@ class RunLog:
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             raise RunError(f"run.json cannot be read: {exc}", str(path)) from None
         if not isinstance(info, dict) or not isinstance(info.get("config"), dict):
-            raise RunError("run.json holds no run configuration", str(path),
-                           "this is not a directory written by `sdpo solve`")
+            raise RunError(
+                "run.json holds no run configuration",
+                str(path),
+                "this is not a directory written by `sdpo solve`",
+            )
         log = cls(Path(directory))
         log._take_lock()
         log.info = info
@@ -173,8 +199,11 @@ class RunLog:
         try:
             atomic_write(self.dir / "run.json", json.dumps(self.info, indent=2, default=str))
         except OSError as exc:
-            raise RunError(f"cannot write run.json: {exc.strerror}", str(self.dir),
-                           "free disk space, then resume with --resume") from None
+            raise RunError(
+                f"cannot write run.json: {exc.strerror}",
+                str(self.dir),
+                "free disk space, then resume with --resume",
+            ) from None
 
     def update_if_possible(self, **fields: Any) -> None:
         """`update` on a path that is already failing (a full disk): it records what it
@@ -188,14 +217,20 @@ class RunLog:
         path = self.dir / name
         try:
             repair_tail(path)
-            with os.fdopen(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, PRIVATE), "a",
-                           encoding="utf-8") as handle:
+            with os.fdopen(
+                os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, PRIVATE),
+                "a",
+                encoding="utf-8",
+            ) as handle:
                 handle.write(json.dumps(record) + "\n")
                 handle.flush()
                 os.fsync(handle.fileno())
         except OSError as exc:
-            raise RunError(f"cannot append to {name}: {exc.strerror}", str(self.dir),
-                           "free disk space, then resume with --resume") from None
+            raise RunError(
+                f"cannot append to {name}: {exc.strerror}",
+                str(self.dir),
+                "free disk space, then resume with --resume",
+            ) from None
 
     def append_attempt(self, record: dict[str, Any]) -> None:
         self._append("attempts.jsonl", record)
@@ -221,8 +256,16 @@ class RunLog:
 
 def start_log(directory, problem: "Problem", config: "SolveConfig", method: str = "sdpo") -> RunLog:
     """Create a run directory for solving `problem`, with the problem as it is run."""
-    log = RunLog.create(directory, {"problem_id": problem.id, "problem_path": str(problem.path or ""),
-                                    "method": method, "seed": config.seed, "model": config.model,
-                                    "config": config.to_json()})
+    log = RunLog.create(
+        directory,
+        {
+            "problem_id": problem.id,
+            "problem_path": str(problem.path or ""),
+            "method": method,
+            "seed": config.seed,
+            "model": config.model,
+            "config": config.to_json(),
+        },
+    )
     log.write_text("problem.json", json.dumps(problem.to_json(), indent=2))
     return log

@@ -9,7 +9,9 @@ from sdpo_cli.verifiers.sandbox import run_sandboxed
 
 
 def run_program(source: str, limits: Limits = Limits(), stdin: str = ""):
-    return run_sandboxed(["{python}", "-I", "-S", "solution.py"], {"solution.py": source}, stdin, limits)
+    return run_sandboxed(
+        ["{python}", "-I", "-S", "solution.py"], {"solution.py": source}, stdin, limits
+    )
 
 
 HOG = """
@@ -33,7 +35,9 @@ def hog_beside_worker(run) -> tuple[str, object]:
     """A sandbox that forks up to its process limit and holds, and beside it a sandbox
     that needs one fork: (the hog's output, the worker's result)."""
     hog_result = {}
-    thread = threading.Thread(target=lambda: hog_result.update(r=run(HOG, Limits(timeout_s=4.0, max_processes=16))))
+    thread = threading.Thread(
+        target=lambda: hog_result.update(r=run(HOG, Limits(timeout_s=4.0, max_processes=16)))
+    )
     thread.start()
     time.sleep(1.5)
     result = run(WORKER, Limits(timeout_s=3.0, max_processes=16))

@@ -9,10 +9,12 @@ import sys
 import time
 
 import pytest
-
 from conftest import PROBLEMS, ROOT
 
-SLOW_FAIL = "python3 -c \"import sys,time; sys.stdin.read(); time.sleep(0.15); print('not yet'); sys.exit(1)\""
+SLOW_FAIL = (
+    "python3 -c \"import sys,time; sys.stdin.read(); time.sleep(0.15); print('not yet'); "
+    'sys.exit(1)"'
+)
 
 
 def sdpo_cmd(*args):
@@ -20,17 +22,38 @@ def sdpo_cmd(*args):
 
 
 def run(*args, timeout=300):
-    return subprocess.run(sdpo_cmd(*args), capture_output=True, text=True, cwd=ROOT, timeout=timeout)
+    return subprocess.run(
+        sdpo_cmd(*args), capture_output=True, text=True, cwd=ROOT, timeout=timeout
+    )
 
 
 def tiny_args(model_dir, out, budget=8, batch=4):
-    return ["--model", model_dir, "--backend", "hf", "--max-new-tokens", "12", "--budget", budget,
-            "--batch", batch, "--out", out]
+    return [
+        "--model",
+        model_dir,
+        "--backend",
+        "hf",
+        "--max-new-tokens",
+        "12",
+        "--budget",
+        budget,
+        "--batch",
+        batch,
+        "--out",
+        out,
+    ]
 
 
 def test_inline_problem_unsolved_json_and_exit_1(tmp_path, tiny_model_dir):
-    result = run("solve", "--prompt", "Say anything.", "--verify-command", SLOW_FAIL,
-                 *tiny_args(tiny_model_dir, tmp_path / "r"), "--json")
+    result = run(
+        "solve",
+        "--prompt",
+        "Say anything.",
+        "--verify-command",
+        SLOW_FAIL,
+        *tiny_args(tiny_model_dir, tmp_path / "r"),
+        "--json",
+    )
     assert result.returncode == 1, result.stderr
     doc = json.loads(result.stdout)  # exactly one JSON document on stdout
     assert doc["schema_version"] == 1 and doc["solved"] is False and doc["attempts"] == 8
@@ -43,8 +66,15 @@ def test_inline_problem_unsolved_json_and_exit_1(tmp_path, tiny_model_dir):
 
 
 def test_inline_problem_solved_by_command(tmp_path, tiny_model_dir):
-    result = run("solve", "--prompt", "Say anything.", "--verify-command", "true",
-                 *tiny_args(tiny_model_dir, tmp_path / "r"), "--json")
+    result = run(
+        "solve",
+        "--prompt",
+        "Say anything.",
+        "--verify-command",
+        "true",
+        *tiny_args(tiny_model_dir, tmp_path / "r"),
+        "--json",
+    )
     assert result.returncode == 0
     doc = json.loads(result.stdout)
     assert doc["solved"] and doc["attempts_to_solve"] == 1
@@ -62,12 +92,25 @@ def wait_for(predicate, timeout=120):
 
 def test_resume_after_hard_kill_loses_and_repeats_nothing(tmp_path, tiny_model_dir):
     out = tmp_path / "r"
-    args = ["solve", "--prompt", "Say anything.", "--verify-command", SLOW_FAIL,
-            *tiny_args(tiny_model_dir, out, budget=20, batch=4)]
-    proc = subprocess.Popen(sdpo_cmd(*args), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    args = [
+        "solve",
+        "--prompt",
+        "Say anything.",
+        "--verify-command",
+        SLOW_FAIL,
+        *tiny_args(tiny_model_dir, out, budget=20, batch=4),
+    ]
+    proc = subprocess.Popen(
+        sdpo_cmd(*args), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     attempts = out / "attempts.jsonl"
-    assert wait_for(lambda: (out / "state" / "trainer.pt").exists() and attempts.exists()
-                    and len(attempts.read_text().splitlines()) >= 6)
+    assert wait_for(
+        lambda: (
+            (out / "state" / "trainer.pt").exists()
+            and attempts.exists()
+            and len(attempts.read_text().splitlines()) >= 6
+        )
+    )
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     killed_at = len(attempts.read_text().splitlines())
@@ -86,16 +129,31 @@ def test_resume_after_hard_kill_loses_and_repeats_nothing(tmp_path, tiny_model_d
 
 
 @pytest.mark.parametrize("signum,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_a_signal_marks_cancelled_exits_128_plus_it_and_leaves_no_child(tmp_path, tiny_model_dir, signum, code):
+def test_a_signal_marks_cancelled_exits_128_plus_it_and_leaves_no_child(
+    tmp_path, tiny_model_dir, signum, code
+):
     out = tmp_path / "r"
     marker = f"sdpo-checker-{os.getpid()}-{signum}"
-    checker = f"python3 -c \"import sys,time; sys.stdin.read(); time.sleep(0.5); sys.exit(1)\" {marker}"
-    args = ["solve", "--prompt", "Say anything.", "--verify-command", checker,
-            *tiny_args(tiny_model_dir, out, budget=200, batch=4)]
+    checker = (
+        f'python3 -c "import sys,time; sys.stdin.read(); time.sleep(0.5); sys.exit(1)" {marker}'
+    )
+    args = [
+        "solve",
+        "--prompt",
+        "Say anything.",
+        "--verify-command",
+        checker,
+        *tiny_args(tiny_model_dir, out, budget=200, batch=4),
+    ]
     # a shell that starts jobs in the background makes them ignore SIGINT, and Python then
     # installs no KeyboardInterrupt handler: restore the default, as a terminal has it
-    proc = subprocess.Popen(sdpo_cmd(*args), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = subprocess.Popen(
+        sdpo_cmd(*args),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     assert wait_for(lambda: (out / "attempts.jsonl").exists())
     assert wait_for(lambda: running_with(marker), timeout=60)  # mid-verification
     proc.send_signal(signum)
@@ -116,13 +174,22 @@ def running_with(marker: str) -> bool:
     return False
 
 
-@pytest.mark.parametrize("args,message", [
-    (["solve"], "error: no problem given"),
-    (["solve", "problems/reverse-string.json", "--teacher", "nope"], "error: --teacher 'nope' is not one of"),
-    (["solve", "problems/reverse-string.json", "--alpha", "2"], "error: --alpha = 2.0 is out of range"),
-    (["solve", "missing.json"], "error: problem file not found (missing.json)"),
-    (["solve", "--prompt", "x"], "error: an inline problem needs --verify-command"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["solve"], "error: no problem given"),
+        (
+            ["solve", "problems/reverse-string.json", "--teacher", "nope"],
+            "error: --teacher 'nope' is not one of",
+        ),
+        (
+            ["solve", "problems/reverse-string.json", "--alpha", "2"],
+            "error: --alpha = 2.0 is out of range",
+        ),
+        (["solve", "missing.json"], "error: problem file not found (missing.json)"),
+        (["solve", "--prompt", "x"], "error: an inline problem needs --verify-command"),
+    ],
+)
 def test_bad_input_exit_2(args, message):
     result = run(*args)
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
@@ -130,8 +197,20 @@ def test_bad_input_exit_2(args, message):
 
 def test_unknown_model_exit_3(tmp_path):
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    result = subprocess.run(sdpo_cmd("solve", PROBLEMS / "reverse-string.json", "--model", "nobody/no-such-model",
-                                     "--out", tmp_path / "r"), capture_output=True, text=True, cwd=ROOT, env=env)
+    result = subprocess.run(
+        sdpo_cmd(
+            "solve",
+            PROBLEMS / "reverse-string.json",
+            "--model",
+            "nobody/no-such-model",
+            "--out",
+            tmp_path / "r",
+        ),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
     assert result.returncode == 3
     assert "error: model 'nobody/no-such-model' is not available offline" in result.stderr
     assert json.loads((tmp_path / "r" / "run.json").read_text())["status"] == "error"

@@ -8,17 +8,29 @@ from conftest import PROBLEMS, ROOT
 
 
 def sdpo(*args, stdin=""):
-    return subprocess.run([sys.executable, "-m", "sdpo_cli", *args], input=stdin, capture_output=True,
-                          text=True, cwd=ROOT, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "sdpo_cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
 
 
 def test_verify_pass_fail_and_json():
     good = "```python\ndef reverse_string(s):\n    return s[::-1]\n```"
-    passed = sdpo("verify", str(PROBLEMS / "reverse-string.json"), "--attempt", "-", "--json", stdin=good)
+    passed = sdpo(
+        "verify", str(PROBLEMS / "reverse-string.json"), "--attempt", "-", "--json", stdin=good
+    )
     assert passed.returncode == 0
     doc = json.loads(passed.stdout)
-    assert doc["schema_version"] == 1 and doc["passed"] is True and doc["problem"] == "reverse-string"
-    failed = sdpo("verify", str(PROBLEMS / "reverse-string.json"), "--attempt", "-", stdin="no code")
+    assert (
+        doc["schema_version"] == 1 and doc["passed"] is True and doc["problem"] == "reverse-string"
+    )
+    failed = sdpo(
+        "verify", str(PROBLEMS / "reverse-string.json"), "--attempt", "-", stdin="no code"
+    )
     assert failed.returncode == 1 and "Incorrect Format" in failed.stdout
 
 
@@ -37,17 +49,38 @@ def test_check_shipped_problems_and_a_broken_one(tmp_path):
     doc = json.loads(shipped.stdout)
     assert doc["ok"] and len(doc["problems"]) >= 12 and doc["sandbox"]["mode"]
     broken = tmp_path / "broken.json"
-    broken.write_text(json.dumps({"id": "b", "prompt": "p", "reference": "Answer: 2",
-                                  "verifier": {"kind": "answer", "expected": "3"}}))
+    broken.write_text(
+        json.dumps(
+            {
+                "id": "b",
+                "prompt": "p",
+                "reference": "Answer: 2",
+                "verifier": {"kind": "answer", "expected": "3"},
+            }
+        )
+    )
     result = sdpo("check", str(broken), "--json")
     assert result.returncode == 1
-    assert json.loads(result.stdout)["problems"][0]["failures"] == ["reference solution failed: Wrong Answer"]
+    assert json.loads(result.stdout)["problems"][0]["failures"] == [
+        "reference solution failed: Wrong Answer"
+    ]
 
 
 def test_check_flags_visible_tests_without_hidden(tmp_path):
     path = tmp_path / "nohidden.json"
-    path.write_text(json.dumps({"id": "n", "prompt": "p", "reference": "```python\ndef f(x):\n    return x\n```",
-                                "verifier": {"kind": "python", "entry_point": "f",
-                                             "tests": [{"args": [1], "expected": 1}]}}))
+    path.write_text(
+        json.dumps(
+            {
+                "id": "n",
+                "prompt": "p",
+                "reference": "```python\ndef f(x):\n    return x\n```",
+                "verifier": {
+                    "kind": "python",
+                    "entry_point": "f",
+                    "tests": [{"args": [1], "expected": 1}],
+                },
+            }
+        )
+    )
     result = sdpo("check", str(path), "--json")
     assert result.returncode == 1 and "no hidden tests" in result.stdout

@@ -6,17 +6,16 @@ import subprocess
 import sys
 
 import pytest
+from conftest import PROBLEMS, ROOT
 
+from sdpo_cli import metrics as M
 from sdpo_cli.backends.scripted import ScriptedSampler
 from sdpo_cli.compare.analysis import analyse, load_runs
 from sdpo_cli.compare.jobs import pending, plan
 from sdpo_cli.compare.local import run_local
 from sdpo_cli.compare.report import write_all
 from sdpo_cli.config import SamplingConfig, SolveConfig
-from sdpo_cli import metrics as M
 from sdpo_cli.methods.attempts import round_seed
-
-from conftest import PROBLEMS, ROOT
 
 RIGHT = "```python\ndef reverse_string(s):\n    return s[::-1]\n```"
 WRONG = "```python\ndef reverse_string(s):\n    return s\n```"
@@ -27,7 +26,8 @@ def script(seed: int, position: int, prompt_ids) -> str:
 
 
 def scripted_outcomes(seed: int, rounds: int, batch: int = 4) -> list[bool]:
-    """What `script` yields for a job's attempts, round by round (round seeds as the methods draw them)."""
+    """What `script` yields for a job's attempts, round by round (round seeds as the
+    methods draw them)."""
     return [(round_seed(seed, r) + j) % 7 == 0 for r in range(1, rounds + 1) for j in range(batch)]
 
 
@@ -37,22 +37,44 @@ def first_pass(outcomes: list[bool]):
 
 @pytest.fixture
 def compare_out(tmp_path, tiny_model_dir):
-    base = SolveConfig(budget=8, batch=4, model=str(tiny_model_dir), sampling=SamplingConfig(max_new_tokens=64))
+    base = SolveConfig(
+        budget=8, batch=4, model=str(tiny_model_dir), sampling=SamplingConfig(max_new_tokens=64)
+    )
     problem = str(PROBLEMS / "reverse-string.json")
-    jobs = plan([(problem, "reverse-string")], ["sdpo", "bestofk", "multiturn"], seeds=2, base=base,
-                pool=12, context_tokens=512)
+    jobs = plan(
+        [(problem, "reverse-string")],
+        ["sdpo", "bestofk", "multiturn"],
+        seeds=2,
+        base=base,
+        pool=12,
+        context_tokens=512,
+    )
     out = tmp_path / "cmp"
     (out).mkdir()
-    (out / "compare.json").write_text(json.dumps({"budget": 8, "seeds": 2, "batch": 4, "model": "tiny",
-                                                  "backend": "scripted", "jobs": [j.to_json() for j in jobs]}))
+    (out / "compare.json").write_text(
+        json.dumps(
+            {
+                "budget": 8,
+                "seeds": 2,
+                "batch": 4,
+                "model": "tiny",
+                "backend": "scripted",
+                "jobs": [j.to_json() for j in jobs],
+            }
+        )
+    )
     return jobs, out
 
 
 def test_compare_jobs_analysis_and_resume(compare_out, tiny_model_dir):
     jobs, out = compare_out
-    assert [j.key for j in jobs] == ["reverse-string__sdpo__s0", "reverse-string__sdpo__s1",
-                                     "reverse-string__bestofk__s0", "reverse-string__multiturn__s0",
-                                     "reverse-string__multiturn__s1"]
+    assert [j.key for j in jobs] == [
+        "reverse-string__sdpo__s0",
+        "reverse-string__sdpo__s1",
+        "reverse-string__bestofk__s0",
+        "reverse-string__multiturn__s0",
+        "reverse-string__multiturn__s1",
+    ]
     sampler = ScriptedSampler(script)
     seen = []
     assert run_local(jobs, out, sampler=sampler, progress=seen.append) == 5
@@ -91,8 +113,12 @@ def test_half_finished_job_is_redone(compare_out):
 def test_report_command_rerenders_from_logs(compare_out):
     jobs, out = compare_out
     run_local(jobs, out, sampler=ScriptedSampler(script))
-    result = subprocess.run([sys.executable, "-m", "sdpo_cli", "report", str(out), "--json"],
-                            capture_output=True, text=True, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, "-m", "sdpo_cli", "report", str(out), "--json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["kind"] == "compare" and doc["problems"]["reverse-string"]["budget"] == 8
@@ -100,12 +126,34 @@ def test_report_command_rerenders_from_logs(compare_out):
 
 
 def test_compare_rejects_pool_below_budget_unknown_method_and_no_tokens():
-    result = subprocess.run([sys.executable, "-m", "sdpo_cli", "compare", str(PROBLEMS), "--budget", "8",
-                             "--pool", "4"], capture_output=True, text=True, cwd=ROOT)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sdpo_cli",
+            "compare",
+            str(PROBLEMS),
+            "--budget",
+            "8",
+            "--pool",
+            "4",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert result.returncode == 2 and "--pool 4 is smaller than --budget 8" in result.stderr
-    result = subprocess.run([sys.executable, "-m", "sdpo_cli", "compare", str(PROBLEMS), "--baselines", "magic"],
-                            capture_output=True, text=True, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, "-m", "sdpo_cli", "compare", str(PROBLEMS), "--baselines", "magic"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert result.returncode == 2 and "unknown method 'magic'" in result.stderr
-    result = subprocess.run([sys.executable, "-m", "sdpo_cli", "compare", str(PROBLEMS), "--max-new-tokens", "0"],
-                            capture_output=True, text=True, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, "-m", "sdpo_cli", "compare", str(PROBLEMS), "--max-new-tokens", "0"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert result.returncode == 2 and "--max-new-tokens must be positive" in result.stderr

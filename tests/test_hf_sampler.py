@@ -3,16 +3,19 @@ random model."""
 
 import pytest
 import torch
+from tiny_model import adapted_policy
 
 from sdpo_cli.backends.hf import HFSampler, draw
 from sdpo_cli.config import SamplingConfig
 from sdpo_cli.train.policy import pack
 from sdpo_cli.train.shared_prompt import SharedPrompt, SharedTeacher, common_prefix_length
-from tiny_model import adapted_policy
 
 
 def prompts(policy):
-    return [policy.chat_ids([{"role": "user", "content": text}]) for text in ("Say hi.", "Name a colour, please.")]
+    return [
+        policy.chat_ids([{"role": "user", "content": text}])
+        for text in ("Say hi.", "Name a colour, please.")
+    ]
 
 
 def test_sampler_logprobs_are_the_adapted_policy_logprobs(tiny_model_dir):
@@ -42,7 +45,9 @@ def test_sampling_repeats_under_a_seed_and_restores_the_weights(tiny_model_dir):
 def test_greedy_decoding_follows_the_argmax(tiny_model_dir):
     policy = adapted_policy(tiny_model_dir)
     prompt = prompts(policy)[1]
-    completion = HFSampler(policy).sample(prompt, 1, SamplingConfig(temperature=0.0, max_new_tokens=6), seed=0)[0]
+    completion = HFSampler(policy).sample(
+        prompt, 1, SamplingConfig(temperature=0.0, max_new_tokens=6), seed=0
+    )[0]
     ids = list(prompt)
     with torch.no_grad():
         for token in completion.token_ids:
@@ -55,7 +60,10 @@ def test_draw_follows_the_distribution_and_the_nucleus():
     logits = torch.log(torch.tensor([[0.6, 0.3, 0.1, 0.0]])).expand(20000, -1)
     counts = torch.bincount(draw(logits, SamplingConfig(), generator), minlength=4).float() / 20000
     assert torch.allclose(counts, torch.tensor([0.6, 0.3, 0.1, 0.0]), atol=0.015)
-    nucleus = torch.bincount(draw(logits, SamplingConfig(top_p=0.8), generator), minlength=4).float() / 20000
+    nucleus = (
+        torch.bincount(draw(logits, SamplingConfig(top_p=0.8), generator), minlength=4).float()
+        / 20000
+    )
     assert nucleus[2] == 0 and nucleus[3] == 0 and abs(nucleus[0] - 2 / 3) < 0.015
     assert draw(logits[:3], SamplingConfig(top_p=0.1), generator).tolist() == [0, 0, 0]
     assert draw(logits[:2], SamplingConfig(temperature=0.0), generator).tolist() == [0, 0]
@@ -72,12 +80,16 @@ def test_shared_prompt_gives_the_full_sequence_gradient(tiny_model_dir, targets)
     responses = [[70, 71, 72, 73, 74], [80, 81], [90, 91, 92]]
     packed = pack([prompt] * 3, responses, policy.pad_id, "cpu")
     mask = packed.response_mask.bool()
-    weights = torch.randn(10, policy.model.config.vocab_size, generator=torch.Generator().manual_seed(1))
+    weights = torch.randn(
+        10, policy.model.config.vocab_size, generator=torch.Generator().manual_seed(1)
+    )
 
     def gradients(forward_backward):
         policy.model.zero_grad(set_to_none=True)
         logits = forward_backward()
-        return logits, {n: p.grad.clone() for n, p in policy.model.named_parameters() if p.grad is not None}
+        return logits, {
+            n: p.grad.clone() for n, p in policy.model.named_parameters() if p.grad is not None
+        }
 
     def full():
         logits = policy.response_logits(packed)[mask]
@@ -86,7 +98,9 @@ def test_shared_prompt_gives_the_full_sequence_gradient(tiny_model_dir, targets)
 
     def shared():
         cache = SharedPrompt(policy, prompt)
-        logits = torch.cat([cache.response_logits(responses[:1]), cache.response_logits(responses[1:])])
+        logits = torch.cat(
+            [cache.response_logits(responses[:1]), cache.response_logits(responses[1:])]
+        )
         (logits * weights).sum().backward()
         cache.backward()
         return logits.detach()
@@ -100,7 +114,9 @@ def test_shared_prompt_gives_the_full_sequence_gradient(tiny_model_dir, targets)
 
 
 @pytest.mark.parametrize("prefix_tokens", [None, 1])
-def test_shared_prompt_packs_attempts_with_and_without_a_rest_of_the_prompt(tiny_model_dir, prefix_tokens):
+def test_shared_prompt_packs_attempts_with_and_without_a_rest_of_the_prompt(
+    tiny_model_dir, prefix_tokens
+):
     """Attempts whose prompt is the prefix itself packed with ones that extend it, and an
     empty response: the logits of each prompt + response run in full. A one-token prefix
     leaves no cache to share: every segment runs alone."""
@@ -129,11 +145,17 @@ def test_shared_teacher_gives_the_full_sequence_teacher_logits(tiny_model_dir, m
     packed after it: the same logits as each teacher prompt + response in full."""
     policy = adapted_policy(tiny_model_dir, teacher=mode, teacher_rate=0.3)  # all views differ
     question = "Name a colour, please."
-    teacher_prompts = [policy.chat_ids([{"role": "user", "content": f"{question}\n\nFeedback: {f}"}])
-                       for f in ("wrong.", "that colour is not a colour at all, try again.", "wrong.")]
+    teacher_prompts = [
+        policy.chat_ids([{"role": "user", "content": f"{question}\n\nFeedback: {f}"}])
+        for f in ("wrong.", "that colour is not a colour at all, try again.", "wrong.")
+    ]
     responses = [[70, 71, 72], [80, 81, 82, 83, 84], [90]]
-    views = {"ema": ["teacher"], "trust-region": ["initial", "default"], "frozen": ["initial"],
-             "live": ["default"]}[mode]
+    views = {
+        "ema": ["teacher"],
+        "trust-region": ["initial", "default"],
+        "frozen": ["initial"],
+        "live": ["default"],
+    }[mode]
     packed = pack(teacher_prompts, responses, policy.pad_id, "cpu")
     with torch.no_grad():
         full = []
@@ -143,8 +165,12 @@ def test_shared_teacher_gives_the_full_sequence_teacher_logits(tiny_model_dir, m
         want = policy.combine_teacher(full)
     teacher = SharedTeacher(policy, teacher_prompts)
     assert len(teacher.shared) == len(views)
-    got = torch.cat([teacher.response_logits(responses[:2], teacher_prompts[:2]),
-                     teacher.response_logits(responses[2:], teacher_prompts[2:])])
+    got = torch.cat(
+        [
+            teacher.response_logits(responses[:2], teacher_prompts[:2]),
+            teacher.response_logits(responses[2:], teacher_prompts[2:]),
+        ]
+    )
     mask = packed.response_mask.bool()
     assert torch.allclose(got, want[mask], atol=1e-4)
     if mode == "trust-region":  # the lerp really mixes two different views

@@ -4,10 +4,10 @@ does not cover to peft."""
 import pytest
 import torch
 from peft.tuners.lora.layer import Linear as PeftLoraLinear
+from tiny_model import adapted_policy
 
 from sdpo_cli.train.lora_linear import FusedLoraLinear
 from sdpo_cli.train.policy import STUDENT, TEACHER
-from tiny_model import adapted_policy
 
 
 def layers(policy):
@@ -49,7 +49,10 @@ def test_fused_layer_in_bf16_stays_near_fp32(tiny_model_dir):
     x = torch.randn(3, 7, layer.in_features)
     y, grads = output_and_grads(FusedLoraLinear.forward, layer, x.bfloat16().requires_grad_())
     exact = x.double() @ layer.get_base_layer().weight.double().t() + layer.scaling[STUDENT] * (
-        x.double() @ layer.lora_A[STUDENT].weight.double().t() @ layer.lora_B[STUDENT].weight.double().t())
+        x.double()
+        @ layer.lora_A[STUDENT].weight.double().t()
+        @ layer.lora_B[STUDENT].weight.double().t()
+    )
     assert y.dtype == torch.bfloat16 and all(g.dtype == torch.float32 for g in grads[:2])
     assert (y.double() - exact).abs().max() < 0.02 * exact.abs().max()
 

@@ -6,8 +6,16 @@ import pytest
 import torch
 
 from sdpo_cli.train import loss as loss_module
-from sdpo_cli.train.loss import (TopKLogProbs, divergence, importance_weights, log1mexp, row_logsumexp,
-                                 sdpo_token_losses, token_log_probs, topk_support)
+from sdpo_cli.train.loss import (
+    TopKLogProbs,
+    divergence,
+    importance_weights,
+    log1mexp,
+    row_logsumexp,
+    sdpo_token_losses,
+    token_log_probs,
+    topk_support,
+)
 
 
 def logp(*probs):
@@ -40,7 +48,9 @@ def test_divergence_is_zero_for_equal_distributions():
 def test_topk_with_tail_bucket():
     student, teacher = logp(0.5, 0.3, 0.2), logp(0.1, 0.6, 0.3)
     s1, t1 = topk_support(student, teacher, 1)
-    assert s1.exp().tolist() == pytest.approx([0.5, 0.5]) and t1.exp().tolist() == pytest.approx([0.1, 0.9])
+    assert s1.exp().tolist() == pytest.approx([0.5, 0.5]) and t1.exp().tolist() == pytest.approx(
+        [0.1, 0.9]
+    )
     # 0.5 ln(0.5/0.1) + 0.5 ln(0.5/0.9)
     assert divergence(s1, t1, 1.0).item() == pytest.approx(0.510826, abs=1e-6)
     s2, t2 = topk_support(student, teacher, 2)
@@ -71,7 +81,9 @@ def test_importance_weight_clipped_and_detached():
 def test_gradient_flows_to_student_only():
     student = torch.tensor([[[0.2, -0.1, 0.4]]], requires_grad=True)
     teacher = torch.tensor([[[0.0, 0.5, -0.5]]], requires_grad=True)
-    loss = sdpo_token_losses(torch.log_softmax(student, -1), torch.log_softmax(teacher, -1), 1.0, 2).sum()
+    loss = sdpo_token_losses(
+        torch.log_softmax(student, -1), torch.log_softmax(teacher, -1), 1.0, 2
+    ).sum()
     loss.backward()
     assert student.grad is not None and student.grad.abs().sum() > 0
     assert teacher.grad is None
@@ -84,7 +96,9 @@ def reference_token_losses(student_logits, teacher_logits, alpha, k):
     top, ids = student.topk(k, -1)
     teacher_top = teacher.gather(-1, ids)
     student_support = torch.cat([top, torch.log1p(-top.exp().sum(-1, keepdim=True))], -1)
-    teacher_support = torch.cat([teacher_top, torch.log1p(-teacher_top.exp().sum(-1, keepdim=True))], -1)
+    teacher_support = torch.cat(
+        [teacher_top, torch.log1p(-teacher_top.exp().sum(-1, keepdim=True))], -1
+    )
     return divergence(student_support, teacher_support, alpha)
 
 
@@ -98,7 +112,9 @@ def test_topk_losses_from_logits_match_the_full_log_softmax(monkeypatch, alpha):
     teacher = torch.randn(2, 5, 50, generator=generator, dtype=torch.float64) * 3
     weights = torch.rand(2, 5, generator=generator, dtype=torch.float64)
     got = sdpo_token_losses(student, teacher, alpha, 4)
-    given = sdpo_token_losses(student, teacher, alpha, 4, row_logsumexp(student.reshape(-1, 50)).reshape(2, 5))
+    given = sdpo_token_losses(
+        student, teacher, alpha, 4, row_logsumexp(student.reshape(-1, 50)).reshape(2, 5)
+    )
     assert torch.equal(given, got)  # the caller's normaliser stands in for the one computed inside
     (got * weights).sum().backward()
     got_grad, student.grad = student.grad, None
@@ -127,7 +143,9 @@ def test_topk_log_probs_gradient_in_the_logits_dtype():
 
 def test_token_log_probs(monkeypatch):
     monkeypatch.setattr(loss_module, "ROWS_PER_CHUNK", 2)
-    logits = torch.randn(5, 30, generator=torch.Generator().manual_seed(2), dtype=torch.float64).requires_grad_()
+    logits = torch.randn(
+        5, 30, generator=torch.Generator().manual_seed(2), dtype=torch.float64
+    ).requires_grad_()
     ids = torch.tensor([0, 29, 3, 3, 17])
     got = token_log_probs(logits, ids, row_logsumexp(logits))
     assert not got.requires_grad

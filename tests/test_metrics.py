@@ -5,14 +5,17 @@ import pytest
 from sdpo_cli import metrics as M
 
 
-@pytest.mark.parametrize("n,c,k,expected", [
-    (5, 2, 2, 1 - 3 / 10),      # 1 - C(3,2)/C(5,2)
-    (6, 1, 3, 1 - 10 / 20),     # 1 - C(5,3)/C(6,3)
-    (4, 1, 1, 0.25),
-    (10, 0, 5, 0.0),
-    (3, 2, 2, 1.0),             # fewer failures than k: always a pass
-    (7, 3, 0, 0.0),
-])
+@pytest.mark.parametrize(
+    "n,c,k,expected",
+    [
+        (5, 2, 2, 1 - 3 / 10),  # 1 - C(3,2)/C(5,2)
+        (6, 1, 3, 1 - 10 / 20),  # 1 - C(5,3)/C(6,3)
+        (4, 1, 1, 0.25),
+        (10, 0, 5, 0.0),
+        (3, 2, 2, 1.0),  # fewer failures than k: always a pass
+        (7, 3, 0, 0.0),
+    ],
+)
 def test_pass_at_k(n, c, k, expected):
     assert M.pass_at_k(n, c, k) == pytest.approx(expected)
 
@@ -68,4 +71,6 @@ def test_matched_ratio():
 
 
 def test_cost_curve_uses_costs_as_time():
-    assert M.cost_curve([10.0, 30.0], [True, False], [0, 10, 20, 30]) == pytest.approx([0, 0.5, 0.5, 0.5])
+    assert M.cost_curve([10.0, 30.0], [True, False], [0, 10, 20, 30]) == pytest.approx(
+        [0, 0.5, 0.5, 0.5]
+    )

@@ -3,12 +3,11 @@
 import json
 
 import pytest
+from conftest import PROBLEMS
 
 from sdpo_cli.errors import ProblemError
 from sdpo_cli.problem import load_problem
 from sdpo_cli.verifiers.registry import load_checked
-
-from conftest import PROBLEMS
 
 GOOD = {"id": "p1", "prompt": "What?", "verifier": {"kind": "answer", "expected": "1"}}
 
@@ -20,17 +19,26 @@ def test_shipped_problems_load_and_cover_four_families():
     assert all(p.reference for p in problems)
 
 
-@pytest.mark.parametrize("change,message", [
-    ({"id": 3}, "field 'id' = 3 must be a string"),
-    ({"id": "bad id!"}, "field 'id' = 'bad id!'"),
-    ({"prompt": None}, "missing field 'prompt'"),
-    ({"color": "red"}, "unknown field 'color'"),
-    ({"limits": {"timeout_s": -1}}, "field 'limits.timeout_s' = -1 must be a number from 0.1 to 3,600"),
-    ({"limits": {"memory_mb": 1.5}}, "field 'limits.memory_mb' = 1.5 must be a whole number from 64 to 1,048,576"),
-    ({"metadata": {"difficulty": "trivial"}}, "field 'metadata.difficulty' = 'trivial'"),
-    ({"verifier": {"kind": "nope"}}, "field 'verifier.kind' = 'nope' is not a known verifier"),
-    ({"verifier": {"kind": "answer"}}, "missing field 'verifier.expected'"),
-])
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        ({"id": 3}, "field 'id' = 3 must be a string"),
+        ({"id": "bad id!"}, "field 'id' = 'bad id!'"),
+        ({"prompt": None}, "missing field 'prompt'"),
+        ({"color": "red"}, "unknown field 'color'"),
+        (
+            {"limits": {"timeout_s": -1}},
+            "field 'limits.timeout_s' = -1 must be a number from 0.1 to 3,600",
+        ),
+        (
+            {"limits": {"memory_mb": 1.5}},
+            "field 'limits.memory_mb' = 1.5 must be a whole number from 64 to 1,048,576",
+        ),
+        ({"metadata": {"difficulty": "trivial"}}, "field 'metadata.difficulty' = 'trivial'"),
+        ({"verifier": {"kind": "nope"}}, "field 'verifier.kind' = 'nope' is not a known verifier"),
+        ({"verifier": {"kind": "answer"}}, "missing field 'verifier.expected'"),
+    ],
+)
 def test_invalid_fields(write_problem, change, message):
     data = {k: v for k, v in {**GOOD, **change}.items() if v is not None}
     path = write_problem(data)
@@ -49,6 +57,8 @@ def test_malformed_json(tmp_path):
 
 def test_messages_include_optional_system(write_problem):
     problem = load_problem(write_problem({**GOOD, "system": "Be brief."}))
-    assert problem.messages() == [{"role": "system", "content": "Be brief."},
-                                  {"role": "user", "content": "What?"}]
+    assert problem.messages() == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "What?"},
+    ]
     assert json.loads(json.dumps(problem.to_json()))["limits"]["timeout_s"] == 3.0

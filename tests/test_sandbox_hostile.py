@@ -11,15 +11,14 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, code
+from sandbox_programs import hog_beside_worker, run_program
 
 from sdpo_cli.errors import EnvironmentProblem, VerifierError
 from sdpo_cli.problem import Limits
 from sdpo_cli.verifiers import sandbox
 from sdpo_cli.verifiers.registry import load_checked
-from sdpo_cli.verifiers.sandbox import isolation, run_sandboxed
-
-from conftest import ROOT, code
-from sandbox_programs import hog_beside_worker, run_program
+from sdpo_cli.verifiers.sandbox import isolation
 
 MODES = (["namespaces"] if os.geteuid() == 0 else []) + ["userns"]
 SECRET = "hidden-expected-7741"
@@ -41,9 +40,15 @@ def mode(request, monkeypatch):
 def secret_problem(tmp_path):
     """A function problem whose hidden test's expected value is SECRET: only a program
     that reads this file can return it."""
-    data = {"id": "secret", "prompt": "Return the magic string.",
-            "verifier": {"kind": "python", "entry_point": "magic",
-                         "tests": [{"args": [1], "expected": SECRET, "hidden": True}]}}
+    data = {
+        "id": "secret",
+        "prompt": "Return the magic string.",
+        "verifier": {
+            "kind": "python",
+            "entry_point": "magic",
+            "tests": [{"args": [1], "expected": SECRET, "hidden": True}],
+        },
+    }
     path = tmp_path / "secret.json"
     path.write_text(json.dumps(data))
     return path
@@ -91,7 +96,15 @@ for folder in ("/", "/usr", "/etc", "/tmp", "."):
     result = run_program(probe)
     lines = dict(line.rsplit(" ", 1) for line in result.stdout.strip().splitlines())
     assert result.returncode == 0, result.stderr
-    for path in ("/root/.ssh", "/home", "/work", "/etc/passwd", "/run/lock", "/var/tmp", "/dev/shm"):
+    for path in (
+        "/root/.ssh",
+        "/home",
+        "/work",
+        "/etc/passwd",
+        "/run/lock",
+        "/var/tmp",
+        "/dev/shm",
+    ):
         assert lines[path] == "False", path
     assert [lines[f] for f in ("/", "/usr", "/etc")] == ["read-only"] * 3
     assert lines["/tmp"] == lines["."] == "writable"
@@ -135,7 +148,9 @@ def _processes_with(marker: str) -> list[int]:
 
 def test_one_sandbox_cannot_use_up_anothers_process_budget(mode):
     if mode == "userns" and os.geteuid() == 0:
-        pytest.skip("root's processes are exempt from process limits; the unprivileged test covers userns")
+        pytest.skip(
+            "root's processes are exempt from process limits; the unprivileged test covers userns"
+        )
     hog_output, result = hog_beside_worker(run_program)
     assert "hog holds" in hog_output
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
@@ -158,8 +173,10 @@ t.start(); t.join()
     assert "threads work" in result.stdout
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv") or not os.path.exists("/usr/bin/python3"),
-                    reason="needs root to drop to an unprivileged user, setpriv and a system python3")
+@pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("setpriv") or not os.path.exists("/usr/bin/python3"),
+    reason="needs root to drop to an unprivileged user, setpriv and a system python3",
+)
 def test_unprivileged_user_gets_the_same_isolation(secret_problem, tmp_path):
     """As user nobody (no root at all): the mode is userns, the cheat still fails, and a
     sandbox that forks to its limit leaves the next one its own process budget."""
@@ -172,17 +189,34 @@ import json, sys
 sys.path.insert(0, {str(ROOT)!r})
 from sdpo_cli.verifiers.sandbox import isolation, run_sandboxed
 from sdpo_cli.problem import Limits
-source = "import os\\ntry:\\n    print(open({str(secret_problem)!r}).read())\\nexcept OSError as e:\\n    print('blocked', e.errno)"
+source = ("import os\\ntry:\\n    print(open({str(secret_problem)!r}).read())\\n"
+          "except OSError as e:\\n    print('blocked', e.errno)")
 sys.path.insert(0, {str(Path(__file__).parent)!r})
 from sandbox_programs import hog_beside_worker, run_program
 result = run_program(source)
 hog_output, worker = hog_beside_worker(run_program)
-print(json.dumps({{"mode": isolation(), "out": result.stdout, "hog": hog_output, "worker": worker.stdout,
+print(json.dumps({{"mode": isolation(), "out": result.stdout, "hog": hog_output,
+                  "worker": worker.stdout,
                   "worker_rc": worker.returncode}}))
 """
     env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp"}
-    done = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3",
-                           "-I", "-c", script], capture_output=True, text=True, env=env, cwd="/", timeout=60)
+    done = subprocess.run(
+        [
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "/usr/bin/python3",
+            "-I",
+            "-c",
+            script,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd="/",
+        timeout=60,
+    )
     if done.returncode != 0 and "no isolated sandbox" in done.stderr:
         pytest.skip("unprivileged user namespaces are disabled here")
     assert done.returncode == 0, done.stderr
@@ -248,10 +282,15 @@ def test_forced_limits_mode_still_runs_and_limits(monkeypatch):
 def test_nothing_survives_when_sdpo_itself_is_killed(mode):
     """SIGKILL of the process that verifies: the launcher and its namespace die with it."""
     marker = f"sdpo-orphan-{os.getpid()}-{mode}"
-    program = f"import os, sys\nos.execv(sys.executable, [sys.executable, '-c', 'import time; time.sleep(60)', {marker!r}])"
-    driver = (f"import sys; sys.path[:0] = [{str(ROOT)!r}, {str(Path(__file__).parent)!r}]\n"
-              "from sdpo_cli.problem import Limits\nfrom sandbox_programs import run_program\n"
-              f"run_program({program!r}, Limits(timeout_s=30))\n")
+    program = (
+        "import os, sys\nos.execv(sys.executable, "
+        f"[sys.executable, '-c', 'import time; time.sleep(60)', {marker!r}])"
+    )
+    driver = (
+        f"import sys; sys.path[:0] = [{str(ROOT)!r}, {str(Path(__file__).parent)!r}]\n"
+        "from sdpo_cli.problem import Limits\nfrom sandbox_programs import run_program\n"
+        f"run_program({program!r}, Limits(timeout_s=30))\n"
+    )
     env = {**os.environ, "SDPO_SANDBOX_MODE": mode}
     verifying = subprocess.Popen([sys.executable, "-c", driver], env=env)
     deadline = time.monotonic() + 10

@@ -35,8 +35,12 @@ def inputs(dtype, seed=0):
     generator = torch.Generator().manual_seed(seed)
     total = SPANS[-1][1]
     make = lambda *shape: torch.randn(*shape, generator=generator).to(dtype).requires_grad_()  # noqa: E731
-    return (make(1, HEADS, total, DIM), make(1, KV_HEADS, PREFIX + total, DIM),
-            make(1, KV_HEADS, PREFIX + total, DIM), torch.randn(1, HEADS, total, DIM, generator=generator))
+    return (
+        make(1, HEADS, total, DIM),
+        make(1, KV_HEADS, PREFIX + total, DIM),
+        make(1, KV_HEADS, PREFIX + total, DIM),
+        torch.randn(1, HEADS, total, DIM, generator=generator),
+    )
 
 
 def outputs_and_grads(attend, q, k, v, grad):
@@ -52,9 +56,15 @@ def test_equals_attention_with_the_block_mask_in_fp32(window):
     q, k, v, grad = inputs(torch.float32)
     mask = reference_mask(SPANS, PREFIX, window)
     want, want_grads = outputs_and_grads(
-        lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=mask, enable_gqa=True), q, k, v, grad)
+        lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=mask, enable_gqa=True),
+        q,
+        k,
+        v,
+        grad,
+    )
     got, got_grads = outputs_and_grads(
-        lambda q, k, v: SegmentedAttention.apply(q, k, v, SPANS, DIM ** -0.5, window), q, k, v, grad)
+        lambda q, k, v: SegmentedAttention.apply(q, k, v, SPANS, DIM**-0.5, window), q, k, v, grad
+    )
     assert torch.allclose(got, want, atol=1e-5)
     for name, a, b in zip("qkv", got_grads, want_grads):
         assert torch.allclose(a, b, atol=1e-5), name
@@ -64,10 +74,10 @@ def test_equals_attention_with_the_block_mask_in_fp32(window):
 
 def test_a_segment_does_not_see_another():
     q, k, v, _ = inputs(torch.float32)
-    base = SegmentedAttention.apply(q, k, v, SPANS, DIM ** -0.5, None).detach()
+    base = SegmentedAttention.apply(q, k, v, SPANS, DIM**-0.5, None).detach()
     with torch.no_grad():
-        k[0, :, PREFIX + 0:PREFIX + 3] += 10.0  # the first segment's keys only
-    moved = SegmentedAttention.apply(q, k, v, SPANS, DIM ** -0.5, None).detach()
+        k[0, :, PREFIX + 0 : PREFIX + 3] += 10.0  # the first segment's keys only
+    moved = SegmentedAttention.apply(q, k, v, SPANS, DIM**-0.5, None).detach()
     assert not torch.allclose(moved[:, :, 0:3], base[:, :, 0:3])
     assert torch.equal(moved[:, :, 3:], base[:, :, 3:])
 
@@ -78,7 +88,9 @@ def test_bf16_gradient_error_is_within_twice_torchs_own():
     plain = lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=mask, enable_gqa=True)  # noqa: E731
     exact = outputs_and_grads(plain, q, k, v, grad)[1]
     low = [t.detach().to(torch.bfloat16).requires_grad_() for t in (q, k, v)]
-    ours = outputs_and_grads(lambda q, k, v: SegmentedAttention.apply(q, k, v, SPANS, DIM ** -0.5, None), *low, grad)[1]
+    ours = outputs_and_grads(
+        lambda q, k, v: SegmentedAttention.apply(q, k, v, SPANS, DIM**-0.5, None), *low, grad
+    )[1]
     torchs = outputs_and_grads(plain, *low, grad)[1]
 
     def error(grads):
@@ -89,7 +101,7 @@ def test_bf16_gradient_error_is_within_twice_torchs_own():
 
 def test_interface_returns_tokens_first_and_refuses_what_it_does_not_do():
     q, k, v, _ = inputs(torch.float32)
-    out, weights = segmented_attention(None, q, k, v, None, scaling=DIM ** -0.5, segments=SPANS)
+    out, weights = segmented_attention(None, q, k, v, None, scaling=DIM**-0.5, segments=SPANS)
     assert out.shape == (1, SPANS[-1][1], HEADS, DIM) and weights is None
     with pytest.raises(ValueError):
         segmented_attention(None, q, k, v, None)

@@ -7,6 +7,7 @@ import time
 
 import pytest
 import torch
+from conftest import PROBLEMS
 
 from sdpo_cli.backends.scripted import ScriptedSampler
 from sdpo_cli.config import SolveConfig, TrainConfig
@@ -16,18 +17,20 @@ from sdpo_cli.methods.solve_run import solve
 from sdpo_cli.runlog import start_log
 from sdpo_cli.verifiers.registry import load_checked
 
-from conftest import PROBLEMS
-
 RIGHT = "```python\ndef reverse_string(s):\n    return s[::-1]\n```"
 WRONG = "```python\ndef reverse_string(s):\n    return s\n```"
 
 
 def run(tmp_path, tiny_model_dir, script, budget=12, batch=4, **config):
     problem, verifier = load_checked(PROBLEMS / "reverse-string.json")
-    cfg = SolveConfig(budget=budget, batch=batch, model=str(tiny_model_dir), train=TrainConfig(), **config)
+    cfg = SolveConfig(
+        budget=budget, batch=batch, model=str(tiny_model_dir), train=TrainConfig(), **config
+    )
     sampler = ScriptedSampler(script)
     engine = load_engine(cfg, sampler=sampler)
-    sampler.tokenize = lambda text: engine.policy.tokenizer(text, add_special_tokens=False).input_ids
+    sampler.tokenize = lambda text: (
+        engine.policy.tokenizer(text, add_special_tokens=False).input_ids
+    )
     log = start_log(tmp_path / "run", problem, cfg)
     return solve(problem, verifier, cfg, log, engine=engine), log, sampler
 
@@ -36,7 +39,9 @@ def test_stops_at_first_pass_with_the_global_index(tmp_path, tiny_model_dir):
     script = [WRONG] * 6 + [RIGHT] + [WRONG] * 5
     summary, log, sampler = run(tmp_path, tiny_model_dir, script)
     assert summary["solved"] and summary["attempts_to_solve"] == 7
-    assert summary["attempts"] == 8 and summary["rounds"] == 2  # the whole second batch was generated
+    assert (
+        summary["attempts"] == 8 and summary["rounds"] == 2
+    )  # the whole second batch was generated
     assert sampler.synced_versions == [1]  # one update between round 1 and round 2
     rounds = log.rounds()
     assert len(rounds) == 1 and rounds[0]["active_attempts"] == 4 and rounds[0]["loss"] > 0
@@ -75,7 +80,9 @@ def test_truncated_attempt_feedback(tmp_path, tiny_model_dir):
     assert record["verdict"]["feedback"].startswith("Truncated Attempt")
 
 
-def test_a_sampler_whose_log_probs_disagree_with_the_trainer_fails_the_run(tmp_path, tiny_model_dir):
+def test_a_sampler_whose_log_probs_disagree_with_the_trainer_fails_the_run(
+    tmp_path, tiny_model_dir
+):
     """Every update compares the sampler's log-probs of the round's tokens with the
     trainer's; a sampler not serving the trained policy stops the run (exit 4)."""
     from sdpo_cli.backends.base import ParityError
@@ -91,12 +98,16 @@ def test_a_sampler_whose_log_probs_disagree_with_the_trainer_fails_the_run(tmp_p
     cfg = SolveConfig(budget=8, batch=4, model=str(tiny_model_dir), train=TrainConfig())
     sampler = Confident([WRONG])
     engine = load_engine(cfg, sampler=sampler)
-    sampler.tokenize = lambda text: engine.policy.tokenizer(text, add_special_tokens=False).input_ids
+    sampler.tokenize = lambda text: (
+        engine.policy.tokenizer(text, add_special_tokens=False).input_ids
+    )
     log = start_log(tmp_path / "run", problem, cfg)
     with pytest.raises(ParityError, match="round 1") as error:
         solve(problem, verifier, cfg, log, engine=engine)
     assert error.value.exit_code == 4
-    assert len(log.attempts()) == 4 and sampler.synced_versions == []  # the round is kept, nothing synced
+    assert (
+        len(log.attempts()) == 4 and sampler.synced_versions == []
+    )  # the round is kept, nothing synced
 
 
 def test_the_last_checkpoint_is_written_when_the_run_returns(tmp_path, tiny_model_dir, monkeypatch):

@@ -2,11 +2,11 @@
 
 import pytest
 import torch
+from tiny_model import adapted_policy
 
 from sdpo_cli.config import TrainConfig
 from sdpo_cli.train.policy import Policy
 from sdpo_cli.train.update import Example, make_optimizer, sdpo_update
-from tiny_model import adapted_policy
 
 
 def make_policy(model_dir, **overrides):
@@ -16,12 +16,20 @@ def make_policy(model_dir, **overrides):
 
 def examples(policy, masked_extra=False):
     student = policy.chat_ids([{"role": "user", "content": "Say hi."}])
-    teacher = policy.chat_ids([{"role": "user", "content": "Say hi.\n\nFeedback: say hello instead."}])
-    responses = [policy.tokenizer("hello there", add_special_tokens=False).input_ids,
-                 policy.tokenizer("hi", add_special_tokens=False).input_ids]
+    teacher = policy.chat_ids(
+        [{"role": "user", "content": "Say hi.\n\nFeedback: say hello instead."}]
+    )
+    responses = [
+        policy.tokenizer("hello there", add_special_tokens=False).input_ids,
+        policy.tokenizer("hi", add_special_tokens=False).input_ids,
+    ]
     batch = [Example(student, teacher, r) for r in responses]
     if masked_extra:
-        batch.append(Example(student, None, policy.tokenizer("ignored text", add_special_tokens=False).input_ids))
+        batch.append(
+            Example(
+                student, None, policy.tokenizer("ignored text", add_special_tokens=False).input_ids
+            )
+        )
     return batch
 
 
@@ -45,7 +53,9 @@ def test_loss_is_zero_when_teacher_sees_the_student_context(tiny_model_dir):
 
 
 def test_one_update_lowers_the_loss_on_the_same_batch(tiny_model_dir):
-    policy = make_policy(tiny_model_dir, learning_rate=TrainConfig.learning_rate)  # the default rate
+    policy = make_policy(
+        tiny_model_dir, learning_rate=TrainConfig.learning_rate
+    )  # the default rate
     optimizer = make_optimizer(policy)
     batch = examples(policy)
     first = sdpo_update(policy, optimizer, batch)["loss"]
@@ -55,7 +65,9 @@ def test_one_update_lowers_the_loss_on_the_same_batch(tiny_model_dir):
 
 def test_masked_attempts_do_not_dilute_the_mean(tiny_model_dir):
     plain = sdpo_update(p := make_policy(tiny_model_dir), make_optimizer(p), examples(p))
-    extra = sdpo_update(q := make_policy(tiny_model_dir), make_optimizer(q), examples(q, masked_extra=True))
+    extra = sdpo_update(
+        q := make_policy(tiny_model_dir), make_optimizer(q), examples(q, masked_extra=True)
+    )
     assert extra["active_attempts"] == 2 and extra["attempts"] == 3
     assert extra["loss"] == pytest.approx(plain["loss"], rel=1e-5)
 

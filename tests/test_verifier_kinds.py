@@ -1,15 +1,13 @@
 """answer, arithmetic and command verifiers: passing, wrong, crashing and hanging attempts."""
 
-import json
 import sys
 import time
 
 import pytest
+from conftest import PROBLEMS
 
 from sdpo_cli.errors import ProblemError, VerifierError
 from sdpo_cli.verifiers.registry import load_checked, verifier_kinds
-
-from conftest import PROBLEMS
 
 
 def verifier_for(write_problem, verifier, **extra):
@@ -31,23 +29,30 @@ def test_answer_numeric_and_feedback_never_reveals_expected():
     assert missing.failure_type == "no_answer" and "Answer: <your answer>" in missing.feedback
 
 
-@pytest.mark.parametrize("extract,text,expected", [
-    ("tag", "so <answer> Paris </answer>", True),
-    ("boxed", "we get \\boxed{\\frac{1}{2}} wait no \\boxed{paris}", True),
-    ("last_line", "thinking...\nParis.", True),
-    ("answer_line", "Answer: London", False),
-])
+@pytest.mark.parametrize(
+    "extract,text,expected",
+    [
+        ("tag", "so <answer> Paris </answer>", True),
+        ("boxed", "we get \\boxed{\\frac{1}{2}} wait no \\boxed{paris}", True),
+        ("last_line", "thinking...\nParis.", True),
+        ("answer_line", "Answer: London", False),
+    ],
+)
 def test_answer_extraction_methods(write_problem, extract, text, expected):
-    verifier = verifier_for(write_problem, {"kind": "answer", "expected": ["Paris", "paris, france"],
-                                            "extract": extract})
+    verifier = verifier_for(
+        write_problem,
+        {"kind": "answer", "expected": ["Paris", "paris, france"], "extract": extract},
+    )
     assert verifier.verify(text).passed is expected
 
 
 def test_answer_comparisons(write_problem):
     exact = verifier_for(write_problem, {"kind": "answer", "expected": "Yes", "compare": "exact"})
     assert exact.verify("Answer: Yes").passed and not exact.verify("Answer: yes").passed
-    numeric = verifier_for(write_problem, {"kind": "answer", "expected": "0.5", "compare": "numeric",
-                                           "tolerance": 0.01})
+    numeric = verifier_for(
+        write_problem,
+        {"kind": "answer", "expected": "0.5", "compare": "numeric", "tolerance": 0.01},
+    )
     assert numeric.verify("Answer: 1/2").passed and numeric.verify("Answer: 0.505").passed
     assert "not a number" in numeric.verify("Answer: half").feedback
 
@@ -85,20 +90,26 @@ def test_arithmetic_parse_errors_and_disallowed(game):
 
 
 def test_arithmetic_operator_subset(write_problem):
-    verifier = verifier_for(write_problem, {"kind": "arithmetic", "numbers": [25, 3, 7], "target": 82,
-                                            "operators": "+-*"})
+    verifier = verifier_for(
+        write_problem,
+        {"kind": "arithmetic", "numbers": [25, 3, 7], "target": 82, "operators": "+-*"},
+    )
     assert verifier.verify("Answer: 25 × 3 + 7").passed
     assert "operator '/' is not allowed" in verifier.verify("Answer: 25 / 3 + 7").feedback
 
 
 # -- command --------------------------------------------------------------------
 def command_problem(write_problem, script, **options):
-    return verifier_for(write_problem, {"kind": "command", "command": [sys.executable, "-c", script], **options})
+    return verifier_for(
+        write_problem, {"kind": "command", "command": [sys.executable, "-c", script], **options}
+    )
 
 
 def test_command_exit_status_and_feedback(write_problem):
-    script = "import sys; t = sys.stdin.read(); print('needs hello') if 'hello' not in t else None; " \
-             "sys.exit(0 if 'hello' in t else 1)"
+    script = (
+        "import sys; t = sys.stdin.read(); print('needs hello') if 'hello' not in t else None; "
+        "sys.exit(0 if 'hello' in t else 1)"
+    )
     verifier = command_problem(write_problem, script)
     assert verifier.verify("hello world").passed
     wrong = verifier.verify("bye")
@@ -106,11 +117,16 @@ def test_command_exit_status_and_feedback(write_problem):
 
 
 def test_command_json_report_and_problem_path(write_problem):
-    script = ("import json, os, sys; t = sys.stdin.read(); "
-              "print(json.dumps({'passed': t == 'x', 'score': 0.25, 'feedback': os.environ['SDPO_PROBLEM_FILE']}))")
+    script = (
+        "import json, os, sys; t = sys.stdin.read(); "
+        "print(json.dumps({'passed': t == 'x', 'score': 0.25, "
+        "'feedback': os.environ['SDPO_PROBLEM_FILE']}))"
+    )
     verifier = command_problem(write_problem, script)
     verdict = verifier.verify("y")
-    assert not verdict.passed and verdict.score == 0.25 and verdict.feedback.endswith("problem.json")
+    assert (
+        not verdict.passed and verdict.score == 0.25 and verdict.feedback.endswith("problem.json")
+    )
 
 
 def test_command_crash_and_hang(write_problem):

@@ -51,12 +51,27 @@ def test_processes_other_than_the_owner_die_with_their_parent():
     import subprocess
     import sys
 
-    probe = ("import ctypes, os, sys; from sdpo_cli.backends.vllm_plugin import register; register(); "
-             "libc = ctypes.CDLL(None); signal = ctypes.c_int(); libc.prctl(2, ctypes.byref(signal), 0, 0, 0); "
-             "print(signal.value)")
+    probe = (
+        "import ctypes, os, sys; from sdpo_cli.backends.vllm_plugin import register; register(); "
+        "libc = ctypes.CDLL(None); signal = ctypes.c_int(); "
+        "libc.prctl(2, ctypes.byref(signal), 0, 0, 0); "
+        "print(signal.value)"
+    )
     env = {k: v for k, v in os.environ.items() if k != SPIN_ENV}
-    child = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                           env={**env, "SDPO_VLLM_OWNER_PID": str(os.getpid())})
-    owner = subprocess.run([sys.executable, "-c", "import os; os.environ['SDPO_VLLM_OWNER_PID'] = str(os.getpid()); "
-                            + probe], capture_output=True, text=True, env=env)
+    child = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        env={**env, "SDPO_VLLM_OWNER_PID": str(os.getpid())},
+    )
+    owner = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import os; os.environ['SDPO_VLLM_OWNER_PID'] = str(os.getpid()); " + probe,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert (child.stdout.strip(), owner.stdout.strip()) == ("9", "0"), child.stderr + owner.stderr

@@ -25,9 +25,11 @@ class ParityError(SdpoError):
 
 def check_parity(gap: float, what: str) -> None:
     if gap > PARITY_TOLERANCE:
-        raise ParityError(f"sampler and trainer disagree on {what}: mean |logp gap| {gap:.3f} per token "
-                          f"> {PARITY_TOLERANCE}", hint="the sampler is not serving the trained policy; "
-                          "try --backend hf")
+        raise ParityError(
+            f"sampler and trainer disagree on {what}: mean |logp gap| {gap:.3f} per token "
+            f"> {PARITY_TOLERANCE}",
+            hint="the sampler is not serving the trained policy; try --backend hf",
+        )
 
 
 @dataclass
@@ -51,10 +53,14 @@ class Completion:
 class Sampler(Protocol):
     name: str
 
-    def sample(self, prompt_ids: list[int], n: int, params: SamplingConfig, seed: int) -> list[Completion]:
+    def sample(
+        self, prompt_ids: list[int], n: int, params: SamplingConfig, seed: int
+    ) -> list[Completion]:
         """N attempts continuing the prompt (token ids, chat template applied)."""
 
-    def sample_each(self, prompts: list[list[int]], params: SamplingConfig, seed: int) -> list[Completion]:
+    def sample_each(
+        self, prompts: list[list[int]], params: SamplingConfig, seed: int
+    ) -> list[Completion]:
         """One attempt per prompt, batched (the prompts may differ in length)."""
 
     def sync(self, policy: Any, check: bool = True) -> dict[str, float] | None:

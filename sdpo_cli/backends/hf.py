@@ -46,16 +46,26 @@ class HFSampler:
         self.policy = policy
 
     @classmethod
-    def from_policy(cls, policy, model_path: str, seed: int, parity_ids: list[int] | None) -> "HFSampler":
+    def from_policy(
+        cls, policy, model_path: str, seed: int, parity_ids: list[int] | None
+    ) -> "HFSampler":
         return cls(policy)
 
-    def sample(self, prompt_ids: list[int], n: int, params: SamplingConfig, seed: int) -> list[Completion]:
+    def sample(
+        self, prompt_ids: list[int], n: int, params: SamplingConfig, seed: int
+    ) -> list[Completion]:
         return self.sample_each([prompt_ids] * n, params, seed)
 
     @torch.no_grad()
-    def sample_each(self, prompts: list[list[int]], params: SamplingConfig, seed: int) -> list[Completion]:
+    def sample_each(
+        self, prompts: list[list[int]], params: SamplingConfig, seed: int
+    ) -> list[Completion]:
         """Left-padded batch decoding, one attempt per prompt."""
-        device, pad, eos = self.policy.device, self.policy.pad_id, self.policy.tokenizer.eos_token_id
+        device, pad, eos = (
+            self.policy.device,
+            self.policy.pad_id,
+            self.policy.tokenizer.eos_token_id,
+        )
         generator = torch.Generator(device=device).manual_seed(seed)
         width = max(len(p) for p in prompts)
         ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts], device=device)
@@ -65,8 +75,18 @@ class HFSampler:
         tokens, logps = [], []
         with self.policy.merged() as model:
             cache = DynamicCache(config=model.config)
-            logits = model(input_ids=ids, attention_mask=mask, position_ids=positions, past_key_values=cache,
-                           use_cache=True, logits_to_keep=kept_positions([width - 1], device)).logits[:, -1].float()
+            logits = (
+                model(
+                    input_ids=ids,
+                    attention_mask=mask,
+                    position_ids=positions,
+                    past_key_values=cache,
+                    use_cache=True,
+                    logits_to_keep=kept_positions([width - 1], device),
+                )
+                .logits[:, -1]
+                .float()
+            )
             step_positions = positions[:, -1:]
             for _ in range(params.max_new_tokens):
                 token = draw(logits, params, generator).masked_fill(done, pad)
@@ -77,18 +97,30 @@ class HFSampler:
                     break
                 mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)
                 step_positions = step_positions + 1
-                logits = model(input_ids=token[:, None], attention_mask=mask, position_ids=step_positions,
-                               past_key_values=cache, use_cache=True).logits[:, -1].float()
+                logits = (
+                    model(
+                        input_ids=token[:, None],
+                        attention_mask=mask,
+                        position_ids=step_positions,
+                        past_key_values=cache,
+                        use_cache=True,
+                    )
+                    .logits[:, -1]
+                    .float()
+                )
         return self._completions(prompts, torch.stack(tokens, 1), torch.stack(logps, 1), eos)
 
-    def _completions(self, prompts: list[list[int]], tokens: torch.Tensor, logps: torch.Tensor, eos: int
-                     ) -> list[Completion]:
+    def _completions(
+        self, prompts: list[list[int]], tokens: torch.Tensor, logps: torch.Tensor, eos: int
+    ) -> list[Completion]:
         completions = []
         for row, prompt in enumerate(prompts):
             ids = tokens[row].tolist()
             cut, reason = (ids.index(eos) + 1, "stop") if eos in ids else (len(ids), "length")
             text = self.policy.tokenizer.decode(ids[:cut], skip_special_tokens=True)
-            completions.append(Completion(text, ids[:cut], logps[row, :cut].tolist(), reason, len(prompt)))
+            completions.append(
+                Completion(text, ids[:cut], logps[row, :cut].tolist(), reason, len(prompt))
+            )
         return completions
 
     def sync(self, policy, check: bool = True) -> dict[str, float] | None:

@@ -19,11 +19,15 @@ def resolve_backend(name: str) -> str:
     if name == "auto":
         return "vllm" if importlib.util.find_spec("vllm") is not None else "hf"
     if name not in backend_names():
-        raise UsageError(f"unknown backend {name!r}", hint=f"use auto, {', '.join(backend_names())}")
+        raise UsageError(
+            f"unknown backend {name!r}", hint=f"use auto, {', '.join(backend_names())}"
+        )
     return name
 
 
-def build_sampler(name: str, policy, model_path: str, seed: int, parity_ids: list[int] | None = None):
+def build_sampler(
+    name: str, policy, model_path: str, seed: int, parity_ids: list[int] | None = None
+):
     """The sampler for a resolved backend name, through its class's `from_policy`."""
     entry = {ep.name: ep for ep in entry_points(group=GROUP)}[name]
     return entry.load().from_policy(policy, model_path, seed, parity_ids)

@@ -17,8 +17,11 @@ from .base import Completion
 class ScriptedSampler:
     name = "scripted"
 
-    def __init__(self, script: Sequence[str] | Callable[[int, int, list[int]], str],
-                 tokenize: Callable[[str], list[int]] | None = None):
+    def __init__(
+        self,
+        script: Sequence[str] | Callable[[int, int, list[int]], str],
+        tokenize: Callable[[str], list[int]] | None = None,
+    ):
         self.script = script
         self.tokenize = tokenize or (lambda text: [ord(c) for c in text])
         self.calls = 0  # attempts produced so far: the index into the script
@@ -28,10 +31,14 @@ class ScriptedSampler:
     def from_policy(cls, policy, model_path: str, seed: int, parity_ids):
         from ..errors import UsageError
 
-        raise UsageError("the scripted backend is for tests and has no script here",
-                         hint="use --backend auto, vllm or hf")
+        raise UsageError(
+            "the scripted backend is for tests and has no script here",
+            hint="use --backend auto, vllm or hf",
+        )
 
-    def sample(self, prompt_ids: list[int], n: int, params: SamplingConfig, seed: int) -> list[Completion]:
+    def sample(
+        self, prompt_ids: list[int], n: int, params: SamplingConfig, seed: int
+    ) -> list[Completion]:
         out = []
         for position in range(n):
             if callable(self.script):
@@ -41,10 +48,14 @@ class ScriptedSampler:
             self.calls += 1
             ids = self.tokenize(text)[: params.max_new_tokens]
             truncated = len(self.tokenize(text)) > params.max_new_tokens
-            out.append(Completion(text, ids, None, "length" if truncated else "stop", len(prompt_ids)))
+            out.append(
+                Completion(text, ids, None, "length" if truncated else "stop", len(prompt_ids))
+            )
         return out
 
-    def sample_each(self, prompts: list[list[int]], params: SamplingConfig, seed: int) -> list[Completion]:
+    def sample_each(
+        self, prompts: list[list[int]], params: SamplingConfig, seed: int
+    ) -> list[Completion]:
         return [self.sample(prompt, 1, params, seed + i)[0] for i, prompt in enumerate(prompts)]
 
     def sync(self, policy, check: bool = True) -> dict[str, float] | None:

@@ -37,8 +37,14 @@ CPU_DEFAULTS = {"VLLM_CPU_KVCACHE_SPACE": "2"}
 class VLLMSampler:
     name = "vllm"
 
-    def __init__(self, model_path: str, dtype: str = "bfloat16", max_model_len: int = 4096,
-                 seed: int = 0, parity_ids: list[int] | None = None):
+    def __init__(
+        self,
+        model_path: str,
+        dtype: str = "bfloat16",
+        max_model_len: int = 4096,
+        seed: int = 0,
+        parity_ids: list[int] | None = None,
+    ):
         on_gpu = torch.cuda.is_available()
         os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")  # progress lines stay readable
         os.environ.setdefault(SPIN_ENV, SAMPLER_SPIN_S)  # vLLM's processes idle while sdpo trains
@@ -52,49 +58,86 @@ class VLLMSampler:
         try:
             from vllm import LLM
         except ImportError as exc:
-            raise EnvironmentProblem(f"vLLM is not installed ({exc})", hint="pip install 'sdpo-cli[cpu]' "
-                                     "(or [gpu]); or use --backend hf") from None
+            raise EnvironmentProblem(
+                f"vLLM is not installed ({exc})",
+                hint="pip install 'sdpo-cli[cpu]' (or [gpu]); or use --backend hf",
+            ) from None
         start = time.monotonic()
-        self.llm = LLM(model_path, dtype=dtype, seed=seed, max_model_len=max_model_len,
-                       enforce_eager=not on_gpu, gpu_memory_utilization=0.5 if on_gpu else 0.9)
+        self.llm = LLM(
+            model_path,
+            dtype=dtype,
+            seed=seed,
+            max_model_len=max_model_len,
+            enforce_eager=not on_gpu,
+            gpu_memory_utilization=0.5 if on_gpu else 0.9,
+        )
         self.startup_seconds = time.monotonic() - start
         self.parity_ids = parity_ids
-        self._sync_dir = Path(tempfile.mkdtemp(prefix="sdpo-sync-", dir="/dev/shm" if
-                                               os.path.isdir("/dev/shm") else None))
+        self._sync_dir = Path(
+            tempfile.mkdtemp(
+                prefix="sdpo-sync-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None
+            )
+        )
         shutil.copy(Path(model_path) / "config.json", self._sync_dir / "config.json")
 
     @classmethod
-    def from_policy(cls, policy, model_path: str, seed: int, parity_ids: list[int] | None) -> "VLLMSampler":
+    def from_policy(
+        cls, policy, model_path: str, seed: int, parity_ids: list[int] | None
+    ) -> "VLLMSampler":
         return cls(model_path, dtype=policy.config.dtype, seed=seed, parity_ids=parity_ids)
 
-    def sample(self, prompt_ids: list[int], n: int, params: SamplingConfig, seed: int) -> list[Completion]:
+    def sample(
+        self, prompt_ids: list[int], n: int, params: SamplingConfig, seed: int
+    ) -> list[Completion]:
         return self._generate([prompt_ids], n, params, seed)
 
-    def sample_each(self, prompts: list[list[int]], params: SamplingConfig, seed: int) -> list[Completion]:
+    def sample_each(
+        self, prompts: list[list[int]], params: SamplingConfig, seed: int
+    ) -> list[Completion]:
         return self._generate(prompts, 1, params, seed)
 
-    def _generate(self, prompts: list[list[int]], n: int, params: SamplingConfig, seed: int) -> list[Completion]:
+    def _generate(
+        self, prompts: list[list[int]], n: int, params: SamplingConfig, seed: int
+    ) -> list[Completion]:
         from vllm import SamplingParams
 
-        sampling = SamplingParams(n=n, temperature=params.temperature, top_p=params.top_p, top_k=0,
-                                  max_tokens=params.max_new_tokens, logprobs=0, seed=seed)
-        results = self.llm.generate([{"prompt_token_ids": p} for p in prompts], sampling, use_tqdm=False)
+        sampling = SamplingParams(
+            n=n,
+            temperature=params.temperature,
+            top_p=params.top_p,
+            top_k=0,
+            max_tokens=params.max_new_tokens,
+            logprobs=0,
+            seed=seed,
+        )
+        results = self.llm.generate(
+            [{"prompt_token_ids": p} for p in prompts], sampling, use_tqdm=False
+        )
         completions = []
         for prompt, result in zip(prompts, results):
             for output in result.outputs:
                 ids = list(output.token_ids)
                 logprobs = [step[token].logprob for step, token in zip(output.logprobs, ids)]
-                completions.append(Completion(output.text, ids, logprobs,
-                                              "length" if output.finish_reason == "length" else "stop",
-                                              len(prompt)))
+                completions.append(
+                    Completion(
+                        output.text,
+                        ids,
+                        logprobs,
+                        "length" if output.finish_reason == "length" else "stop",
+                        len(prompt),
+                    )
+                )
         return completions
 
     def prompt_logprobs(self, ids: list[int]) -> torch.Tensor:
         """The sampler's log-prob of each token of `ids` given the ones before it."""
         from vllm import SamplingParams
 
-        out = self.llm.generate([{"prompt_token_ids": ids}], SamplingParams(max_tokens=1, prompt_logprobs=0),
-                                use_tqdm=False)[0]
+        out = self.llm.generate(
+            [{"prompt_token_ids": ids}],
+            SamplingParams(max_tokens=1, prompt_logprobs=0),
+            use_tqdm=False,
+        )[0]
         return torch.tensor([out.prompt_logprobs[i][ids[i]].logprob for i in range(1, len(ids))])
 
     def sync(self, policy, check: bool = True) -> dict[str, float]:
@@ -122,14 +165,27 @@ class VLLMSampler:
         continuation = self._generate([self.parity_ids], 1, greedy, seed=0)[0]
         ids = self.parity_ids + continuation.token_ids
         with torch.no_grad():
-            logits = policy.forward(input_ids=torch.tensor([ids], device=policy.device)).logits[0, :-1].float()
-        trainer = torch.log_softmax(logits, -1).gather(-1, torch.tensor(ids[1:], device=logits.device)[:, None])
+            logits = (
+                policy.forward(input_ids=torch.tensor([ids], device=policy.device))
+                .logits[0, :-1]
+                .float()
+            )
+        trainer = torch.log_softmax(logits, -1).gather(
+            -1, torch.tensor(ids[1:], device=logits.device)[:, None]
+        )
         trainer = trainer.squeeze(-1).cpu()
         prompt_len, sampled = len(self.parity_ids), len(continuation.token_ids)
-        gaps = torch.cat([(trainer[: prompt_len - 1] - self.prompt_logprobs(self.parity_ids)).abs(),
-                          (trainer[prompt_len - 1:] - torch.tensor(continuation.logprobs)).abs()])
-        result = {"parity_mean_abs": float(gaps.mean()), "parity_max_abs": float(gaps.max()),
-                  "parity_decode_mean_abs": float(gaps[-sampled:].mean())}
+        gaps = torch.cat(
+            [
+                (trainer[: prompt_len - 1] - self.prompt_logprobs(self.parity_ids)).abs(),
+                (trainer[prompt_len - 1 :] - torch.tensor(continuation.logprobs)).abs(),
+            ]
+        )
+        result = {
+            "parity_mean_abs": float(gaps.mean()),
+            "parity_max_abs": float(gaps.max()),
+            "parity_decode_mean_abs": float(gaps[-sampled:].mean()),
+        }
         check_parity(result["parity_mean_abs"], "a fixed sequence after a weight sync")
         check_parity(result["parity_decode_mean_abs"], "the tokens decoded after a weight sync")
         return result

@@ -24,7 +24,9 @@ def expand(paths: list[Path]) -> list[Path]:
 
 
 def check(
-    problems: list[Path] = typer.Argument(..., metavar="PROBLEM...", help="Problem files or directories."),
+    problems: list[Path] = typer.Argument(
+        ..., metavar="PROBLEM...", help="Problem files or directories."
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Validate problem files: schema, reference passes 3 times, trivial attempts fail."""
@@ -35,16 +37,26 @@ def check(
     reports = [check_problem(path) for path in expand(problems)]
     ok = all(r.ok for r in reports)
     if json_output:
-        emit_json("check", {"ok": ok, "sandbox": {"mode": mode, "protections": PROTECTIONS[mode]},
-                            "problems": [r.to_json() for r in reports]})
+        emit_json(
+            "check",
+            {
+                "ok": ok,
+                "sandbox": {"mode": mode, "protections": PROTECTIONS[mode]},
+                "problems": [r.to_json() for r in reports],
+            },
+        )
     else:
         table = Table(title=f"sdpo check ({len(reports)} problems)")
         for column in ("problem", "kind", "verifier s", "result"):
             table.add_column(column)
         for r in reports:
             result = "[green]ok[/green]" if r.ok else "[red]" + "; ".join(r.failures) + "[/red]"
-            table.add_row(r.problem_id or r.path, r.kind or "?", f"{max(r.verifier_seconds, default=0):.2f}",
-                          result)
+            table.add_row(
+                r.problem_id or r.path,
+                r.kind or "?",
+                f"{max(r.verifier_seconds, default=0):.2f}",
+                result,
+            )
         err.print(table)
         err.print(f"sandbox: {mode} ({', '.join(PROTECTIONS[mode])})")
     raise typer.Exit(EXIT_OK if ok else EXIT_UNSOLVED)

@@ -19,77 +19,126 @@ def register(app: typer.Typer) -> None:
 
 
 def compare(
-    problems: list[Path] = typer.Argument(..., metavar="PROBLEM_OR_DIR...", help="Problem files or directories."),
+    problems: list[Path] = typer.Argument(
+        ..., metavar="PROBLEM_OR_DIR...", help="Problem files or directories."
+    ),
     methods: str = typer.Option("sdpo", help="Methods under test, comma-separated."),
-    baselines: str = typer.Option("bestofk,multiturn", help="Baselines: bestofk, multiturn, multiturn-chat."),
+    baselines: str = typer.Option(
+        "bestofk,multiturn", help="Baselines: bestofk, multiturn, multiturn-chat."
+    ),
     budget: int = typer.Option(32, help="Attempts per run."),
     seeds: int = typer.Option(3, help="Independent runs of each sequential method."),
-    pool: int = typer.Option(0, help="Best-of-k pool size (default: the budget); must be >= budget."),
+    pool: int = typer.Option(
+        0, help="Best-of-k pool size (default: the budget); must be >= budget."
+    ),
     batch: int = options.BATCH,
-    context_tokens: int = typer.Option(2048, help="Multi-turn prompt budget; oldest feedback dropped past it."),
+    context_tokens: int = typer.Option(
+        2048, help="Multi-turn prompt budget; oldest feedback dropped past it."
+    ),
     model: str = options.MODEL,
     backend: str = options.BACKEND,
     temperature: float = options.TEMPERATURE,
     max_new_tokens: int = options.MAX_NEW_TOKENS,
     lr: float = options.LEARNING_RATE,
-    workers: int = typer.Option(1, help="Worker processes, each with its own model (1 on a 2-core machine)."),
-    ray: Optional[str] = typer.Option(None, "--ray", help="Run the jobs on Ray: 'local' starts a local "
-                                                          "runtime, else a cluster address (ray://host:10001)."),
+    workers: int = typer.Option(
+        1, help="Worker processes, each with its own model (1 on a 2-core machine)."
+    ),
+    ray: Optional[str] = typer.Option(
+        None,
+        "--ray",
+        help="Run the jobs on Ray: 'local' starts a local "
+        "runtime, else a cluster address (ray://host:10001).",
+    ),
     ray_gpus: float = typer.Option(0.0, help="With --ray: GPUs each worker needs."),
     out: Path = typer.Option(Path("compare-out"), help="Output directory (resumable)."),
     json_output: bool = options.JSON,
 ) -> None:
     """Compare SDPO against best-of-k and multi-turn on the same problems and budget."""
     protect_stdout()
-    from ..compare.jobs import METHODS, plan
+    from ..compare.jobs import plan
     from ..config import SamplingConfig, SolveConfig, TrainConfig
+    from ..methods.base import check_method_name
     from ..verifiers.registry import load_checked
     from .check import expand
 
     chosen = [m for m in (methods + "," + baselines).split(",") if m.strip()]
-    unknown = [m for m in chosen if m not in METHODS]
-    if unknown:
-        raise UsageError(f"unknown method {unknown[0]!r}", hint=f"use {', '.join(METHODS)}")
+    for name in chosen:
+        check_method_name(name)
     if budget < 1 or seeds < 1 or batch < 1 or workers < 1 or max_new_tokens < 1:
-        raise UsageError("--budget, --seeds, --batch, --workers and --max-new-tokens must be positive")
+        raise UsageError(
+            "--budget, --seeds, --batch, --workers and --max-new-tokens must be positive"
+        )
     pool = pool or budget
     if pool < budget:
-        raise UsageError(f"--pool {pool} is smaller than --budget {budget}",
-                         hint="pass@k needs a pool of at least k samples")
+        raise UsageError(
+            f"--pool {pool} is smaller than --budget {budget}",
+            hint="pass@k needs a pool of at least k samples",
+        )
     files = expand(problems)
     if not files:
         raise UsageError("no problem files found", ", ".join(map(str, problems)))
     loaded = [load_checked(path)[0] for path in files]  # validate all before any model loads
-    base = SolveConfig(budget=budget, batch=batch, model=model, backend=backend,
-                       sampling=SamplingConfig(temperature=temperature, max_new_tokens=max_new_tokens),
-                       train=TrainConfig(learning_rate=lr))
-    jobs = plan([(str(p.path), p.id) for p in loaded], list(dict.fromkeys(chosen)), seeds, base, pool,
-                context_tokens)
-    settings = {"budget": budget, "seeds": seeds, "pool": pool, "batch": batch, "model": model,
-                "backend": backend, "methods": list(dict.fromkeys(chosen)), "temperature": temperature,
-                "max_new_tokens": max_new_tokens, "lr": lr, "context_tokens": context_tokens,
-                "jobs": [j.to_json() for j in jobs]}
+    base = SolveConfig(
+        budget=budget,
+        batch=batch,
+        model=model,
+        backend=backend,
+        sampling=SamplingConfig(temperature=temperature, max_new_tokens=max_new_tokens),
+        train=TrainConfig(learning_rate=lr),
+    )
+    jobs = plan(
+        [(str(p.path), p.id) for p in loaded],
+        list(dict.fromkeys(chosen)),
+        seeds,
+        base,
+        pool,
+        context_tokens,
+    )
+    settings = {
+        "budget": budget,
+        "seeds": seeds,
+        "pool": pool,
+        "batch": batch,
+        "model": model,
+        "backend": backend,
+        "methods": list(dict.fromkeys(chosen)),
+        "temperature": temperature,
+        "max_new_tokens": max_new_tokens,
+        "lr": lr,
+        "context_tokens": context_tokens,
+        "jobs": [j.to_json() for j in jobs],
+    }
     out.mkdir(parents=True, exist_ok=True)
     (out / "compare.json").write_text(json.dumps(settings, indent=1))
-    err.print(f"{len(jobs)} jobs ({len(loaded)} problems x {', '.join(settings['methods'])}); output: {out}")
+    err.print(
+        f"{len(jobs)} jobs ({len(loaded)} problems x {', '.join(settings['methods'])}); "
+        f"output: {out}"
+    )
     failed = []
     if ray is not None:
         from ..compare.on_ray import run_on_ray
 
-        failed = run_on_ray(jobs, out, ray, progress=show_jobs, workers=workers if workers > 1 else 0,
-                            gpus=ray_gpus)
+        failed = run_on_ray(
+            jobs, out, ray, progress=show_jobs, workers=workers if workers > 1 else 0, gpus=ray_gpus
+        )
     else:
         from ..compare.local import run_local
 
         run_local(jobs, out, workers=workers, progress=show_jobs)
     if failed:
-        err.print(f"{len(failed)} job(s) failed after retries: {', '.join(failed)}; rerun the same "
-                  "command to retry them", markup=False)
+        err.print(
+            f"{len(failed)} job(s) failed after retries: {', '.join(failed)}; rerun the same "
+            "command to retry them",
+            markup=False,
+        )
     render(out, json_output, EXIT_INTERNAL if failed else EXIT_OK)
 
 
 def show_jobs(info: dict) -> None:
-    line = f"jobs: {info['done']}/{info['total']} done, {info['running']} running, {info['queued']} queued"
+    line = (
+        f"jobs: {info['done']}/{info['total']} done, {info['running']} running, "
+        f"{info['queued']} queued"
+    )
     if info.get("failed"):
         line += f", {info['failed']} failed"
     if info.get("job"):
@@ -115,14 +164,24 @@ def render(out: Path, json_output: bool, exit_code: int = 0) -> None:
     analysis = analyse(runs)
     files = write_all(analysis, {k: v for k, v in settings.items() if k != "jobs"}, out)
     if json_output:
-        emit_json("compare", {"settings": {k: v for k, v in settings.items() if k != "jobs"},
-                              "files": files, **analysis})
+        emit_json(
+            "compare",
+            {
+                "settings": {k: v for k, v in settings.items() if k != "jobs"},
+                "files": files,
+                **analysis,
+            },
+        )
     else:
-        table = Table(title=f"sdpo compare (budget {settings['budget']}, {settings['seeds']} seeds)")
+        table = Table(
+            title=f"sdpo compare (budget {settings['budget']}, {settings['seeds']} seeds)"
+        )
         for column in HEADER:
             table.add_column(column)
         for row in rows(analysis):
             table.add_row(*row)
         stdout.print(table)
-        err.print(f"report: {files['markdown']}" + (f", plot: {files['plot']}" if "plot" in files else ""))
+        err.print(
+            f"report: {files['markdown']}" + (f", plot: {files['plot']}" if "plot" in files else "")
+        )
     raise typer.Exit(exit_code)

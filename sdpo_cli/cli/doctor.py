@@ -8,13 +8,17 @@ from rich.table import Table
 from ..errors import EXIT_ENVIRONMENT, EXIT_OK
 from .output import emit_json, out
 
+NOT_CACHED = "not cached yet (first run converts it, ~25 s)"
+
 
 def register(app: typer.Typer) -> None:
     app.command("doctor")(doctor)
 
 
 def doctor(
-    prepare: bool = typer.Option(False, "--prepare", help="Also convert and cache the embedded model now."),
+    prepare: bool = typer.Option(
+        False, "--prepare", help="Also convert and cache the embedded model now."
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Check Python, torch, backends, the embedded model and the sandbox."""
@@ -38,8 +42,13 @@ def doctor(
             table.add_row(f"backend {name}", f"{mark(status['ok'])} {status['detail']}")
         table.add_row("default backend", report["default_backend"])
         model = report["model"]
-        table.add_row(f"model {model['name']}", f"{mark(model['gguf'] is not None)} "
-                      f"{'cached at ' + model['cache_path'] if model['cached'] else 'not cached yet (first run converts it, ~25 s)'}")
-        table.add_row("sandbox", f"{report['sandbox']['mode']}: {', '.join(report['sandbox']['protections'])}")
+        table.add_row(
+            f"model {model['name']}",
+            f"{mark(model['gguf'] is not None)} "
+            f"{'cached at ' + model['cache_path'] if model['cached'] else NOT_CACHED}",
+        )
+        table.add_row(
+            "sandbox", f"{report['sandbox']['mode']}: {', '.join(report['sandbox']['protections'])}"
+        )
         out.print(table)
     raise typer.Exit(EXIT_OK if report["ok"] else EXIT_ENVIRONMENT)

@@ -19,8 +19,12 @@ import typer
 from ..errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, Interrupted, SdpoError
 from . import check, compare, doctor, probe, report, solve, verify
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Test-time discovery on one hard, checkable problem with self-distillation (SDPO).")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Test-time discovery on one hard, checkable problem with self-distillation (SDPO).",
+)
 for module in (solve, compare, report, probe, verify, check, doctor):
     module.register(app)
 
@@ -30,7 +34,6 @@ DEBUG = {"on": False}
 def _version(value: bool) -> None:
     if value:
         from .. import __version__
-
         from .output import print_out
 
         print_out(f"sdpo {__version__}")
@@ -38,9 +41,12 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def main(debug: bool = typer.Option(False, "--debug", help="Show tracebacks of errors."),
-         version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                      help="Print the version and exit.")) -> None:
+def main(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks of errors."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
     DEBUG["on"] = debug
 
 
@@ -70,8 +76,10 @@ def run() -> None:
         if _is_parser_error(exc):
             _report(f"error: {exc.format_message()}", "see `sdpo --help`, or `sdpo COMMAND --help`")
             sys.exit(EXIT_USAGE)
-        _report(f"error: internal error: {type(exc).__name__}: {exc}",
-                "this is a bug in sdpo; rerun with --debug and report the traceback")
+        _report(
+            f"error: internal error: {type(exc).__name__}: {exc}",
+            "this is a bug in sdpo; rerun with --debug and report the traceback",
+        )
         sys.exit(EXIT_INTERNAL)
 
 
@@ -85,7 +93,9 @@ def _interrupt(signum: int, frame) -> None:
 
 def _is_parser_error(exc: Exception) -> bool:
     """An error of the command-line parser (click's, or the copy typer vendors)."""
-    return callable(getattr(exc, "format_message", None)) and isinstance(getattr(exc, "exit_code", None), int)
+    return callable(getattr(exc, "format_message", None)) and isinstance(
+        getattr(exc, "exit_code", None), int
+    )
 
 
 def _report(line: str, hint: str | None) -> None:

@@ -17,9 +17,12 @@ def register(app: typer.Typer) -> None:
 
 
 def probe(
-    problems: list[Path] = typer.Argument(..., metavar="PROBLEM...", help="Problem files or directories."),
-    samples: int = typer.Option(16, help="Student attempts to sample (teacher and control add as many "
-                                         "as fail)."),
+    problems: list[Path] = typer.Argument(
+        ..., metavar="PROBLEM...", help="Problem files or directories."
+    ),
+    samples: int = typer.Option(
+        16, help="Student attempts to sample (teacher and control add as many as fail)."
+    ),
     seed: int = options.SEED,
     model: str = options.MODEL,
     backend: str = options.BACKEND,
@@ -39,14 +42,20 @@ def probe(
     if samples < 1 or max_new_tokens < 1:
         raise UsageError("--samples and --max-new-tokens must be positive")
     loaded = [load_checked(path) for path in expand(problems)]
-    config = SolveConfig(seed=seed, model=model, backend=backend,
-                         sampling=SamplingConfig(temperature=temperature, max_new_tokens=max_new_tokens))
+    config = SolveConfig(
+        seed=seed,
+        model=model,
+        backend=backend,
+        sampling=SamplingConfig(temperature=temperature, max_new_tokens=max_new_tokens),
+    )
     engine = load_engine(config)
     reports = {}
     try:
         for problem, verifier in loaded:
             err.print(f"probing {problem.id} ...")
-            reports[problem.id], _ = run_probe(problem, verifier, engine.policy, engine.sampler, config, samples)
+            reports[problem.id], _ = run_probe(
+                problem, verifier, engine.policy, engine.sampler, config, samples
+            )
     finally:
         engine.close()
     if json_output:
@@ -60,8 +69,17 @@ def probe(
 
 def _table(reports: dict) -> Table:
     table = Table(title="sdpo probe: pass rates [90% CI] and log-prob of the reference (nat/token)")
-    for column in ("problem", "student", "teacher", "control", "ref: teacher-control", "ref: control-student",
-                   "SDPO loss", "failures", "recommend"):
+    for column in (
+        "problem",
+        "student",
+        "teacher",
+        "control",
+        "ref: teacher-control",
+        "ref: control-student",
+        "SDPO loss",
+        "failures",
+        "recommend",
+    ):
         table.add_column(column)
 
     def rate(r):
@@ -74,8 +92,15 @@ def _table(reports: dict) -> Table:
         ref = r.get("reference_logprob", {})
         fmt = lambda v: "-" if v is None else f"{v:+.3f}"  # noqa: E731
         loss = r.get("initial_sdpo_loss")
-        table.add_row(pid, rate(r["pass_rate"]["student"]), rate(r["pass_rate"]["teacher"]),
-                      rate(r["pass_rate"]["control"]), fmt(ref.get("feedback_effect")),
-                      fmt(ref.get("template_effect")), "-" if loss is None else f"{loss:.4f}",
-                      ", ".join(f"{k} {v}" for k, v in r["failure_kinds"].items()) or "-", r["recommendation"])
+        table.add_row(
+            pid,
+            rate(r["pass_rate"]["student"]),
+            rate(r["pass_rate"]["teacher"]),
+            rate(r["pass_rate"]["control"]),
+            fmt(ref.get("feedback_effect")),
+            fmt(ref.get("template_effect")),
+            "-" if loss is None else f"{loss:.4f}",
+            ", ".join(f"{k} {v}" for k, v in r["failure_kinds"].items()) or "-",
+            r["recommendation"],
+        )
     return table

@@ -12,7 +12,9 @@ def register(app: typer.Typer) -> None:
 
 
 def report(
-    directory: Path = typer.Argument(..., metavar="DIR", help="Output directory of `sdpo compare`."),
+    directory: Path = typer.Argument(
+        ..., metavar="DIR", help="Output directory of `sdpo compare`."
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Re-render the reports of a compare without recomputing any job."""

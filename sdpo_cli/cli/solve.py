@@ -22,7 +22,9 @@ def register(app: typer.Typer) -> None:
 
 
 def solve(
-    problem_path: Optional[Path] = typer.Argument(None, metavar="[PROBLEM]", help="Problem file (JSON)."),
+    problem_path: Optional[Path] = typer.Argument(
+        None, metavar="[PROBLEM]", help="Problem file (JSON)."
+    ),
     budget: int = typer.Option(64, help="Attempts to spend at most."),
     batch: int = options.BATCH,
     seed: int = options.SEED,
@@ -31,30 +33,44 @@ def solve(
     temperature: float = options.TEMPERATURE,
     top_p: float = typer.Option(1.0, "--top-p", help="Nucleus sampling threshold."),
     max_new_tokens: int = options.MAX_NEW_TOKENS,
-    alpha: float = typer.Option(1.0, help="0 forward KL, 1 reverse KL (paper test-time), between: JSD."),
-    topk: int = typer.Option(20, help="Top-K support with a tail bucket (paper: 20); 0 = full vocabulary."),
+    alpha: float = typer.Option(
+        1.0, help="0 forward KL, 1 reverse KL (paper test-time), between: JSD."
+    ),
+    topk: int = typer.Option(
+        20, help="Top-K support with a tail bucket (paper: 20); 0 = full vocabulary."
+    ),
     teacher: str = typer.Option("ema", help="Teacher: ema, trust-region, frozen, live."),
     teacher_rate: float = typer.Option(0.01, help="EMA rate / trust-region weight (paper: 0.01)."),
     lr: float = options.LEARNING_RATE,
     lora_rank: int = typer.Option(16, help="LoRA rank."),
     lora_alpha: int = typer.Option(32, help="LoRA alpha (scale = alpha / rank)."),
-    lora_targets: str = typer.Option("all-linear", help="Comma-separated module names, or all-linear."),
-    confirm: int = typer.Option(0, help="After a discovery, sample N more and report the pass rate."),
-    method: str = typer.Option("sdpo", help="sdpo, or auto: probe first, then the recommended method."),
+    lora_targets: str = typer.Option(
+        "all-linear", help="Comma-separated module names, or all-linear."
+    ),
+    confirm: int = typer.Option(
+        0, help="After a discovery, sample N more and report the pass rate."
+    ),
+    method: str = typer.Option(
+        "sdpo", help="sdpo, or auto: probe first, then the recommended method."
+    ),
     probe_samples: int = typer.Option(8, help="With --method auto: the probe's student samples."),
-    out: Optional[Path] = typer.Option(None, help="Run directory (default: runs/<problem>-<time>)."),
+    out: Optional[Path] = typer.Option(
+        None, help="Run directory (default: runs/<problem>-<time>)."
+    ),
     resume: Optional[Path] = typer.Option(None, help="Continue the run in this directory."),
     prompt: Optional[str] = typer.Option(None, help="Inline problem: the question text."),
-    prompt_file: Optional[Path] = typer.Option(None, help="Inline problem: read the question from a file."),
+    prompt_file: Optional[Path] = typer.Option(
+        None, help="Inline problem: read the question from a file."
+    ),
     verify_command: Optional[str] = typer.Option(None, help="Inline problem: a command verifier."),
     json_output: bool = options.JSON,
 ) -> None:
     """Sample, verify and learn on ONE problem until a verified solution or the budget."""
     protect_stdout()
     from ..config import TEACHERS, SamplingConfig, SolveConfig, TrainConfig
+    from ..problem import load_problem
     from ..runlog import FINISHED, RunLog, start_log
     from ..verifiers.registry import build_verifier, load_checked
-    from ..problem import load_problem
 
     if resume is not None:
         log = RunLog.open(resume)
@@ -65,40 +81,74 @@ def solve(
         try:
             config = SolveConfig.from_json(log.info["config"])
         except (TypeError, ValueError, KeyError) as exc:
-            raise RunError(f"run.json holds a configuration this sdpo cannot read: {exc}",
-                           str(resume)) from None
+            raise RunError(
+                f"run.json holds a configuration this sdpo cannot read: {exc}", str(resume)
+            ) from None
         problem = load_problem(resume / "problem.json")
         verifier = build_verifier(problem)
         err.print(f"resuming {resume} ({len(log.attempts())} attempts logged)")
     else:
-        if method not in ("sdpo", "auto"):
-            raise UsageError(f"--method {method!r} is not one of sdpo, auto")
+        if method != "auto":
+            from ..methods.base import check_method_name
+
+            check_method_name(method)
         if teacher not in TEACHERS:
             raise UsageError(f"--teacher {teacher!r} is not one of {', '.join(TEACHERS)}")
-        for name, value, ok in (("--budget", budget, budget > 0), ("--batch", batch, batch > 0),
-                                ("--alpha", alpha, 0 <= alpha <= 1), ("--topk", topk, topk >= 0),
-                                ("--temperature", temperature, temperature >= 0),
-                                ("--teacher-rate", teacher_rate, 0 <= teacher_rate <= 1),
-                                ("--max-new-tokens", max_new_tokens, max_new_tokens > 0),
-                                ("--confirm", confirm, confirm >= 0), ("--lr", lr, lr > 0)):
+        for name, value, ok in (
+            ("--budget", budget, budget > 0),
+            ("--batch", batch, batch > 0),
+            ("--alpha", alpha, 0 <= alpha <= 1),
+            ("--topk", topk, topk >= 0),
+            ("--temperature", temperature, temperature >= 0),
+            ("--teacher-rate", teacher_rate, 0 <= teacher_rate <= 1),
+            ("--max-new-tokens", max_new_tokens, max_new_tokens > 0),
+            ("--confirm", confirm, confirm >= 0),
+            ("--lr", lr, lr > 0),
+        ):
             if not ok:
                 raise UsageError(f"{name} = {value} is out of range")
-        problem, verifier = _problem(problem_path, prompt, prompt_file, verify_command, load_checked)
+        problem, verifier = _problem(
+            problem_path, prompt, prompt_file, verify_command, load_checked
+        )
         targets = tuple(t.strip() for t in lora_targets.split(",") if t.strip())
         config = SolveConfig(
-            budget=budget, batch=batch, seed=seed, model=model, backend=backend, confirm=confirm,
-            sampling=SamplingConfig(temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens),
-            train=TrainConfig(alpha=alpha, topk=topk, teacher=teacher, teacher_rate=teacher_rate,
-                              learning_rate=lr, lora_rank=lora_rank, lora_alpha=lora_alpha,
-                              lora_targets=targets, seed=seed))
+            budget=budget,
+            batch=batch,
+            seed=seed,
+            model=model,
+            backend=backend,
+            confirm=confirm,
+            sampling=SamplingConfig(
+                temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens
+            ),
+            train=TrainConfig(
+                alpha=alpha,
+                topk=topk,
+                teacher=teacher,
+                teacher_rate=teacher_rate,
+                learning_rate=lr,
+                lora_rank=lora_rank,
+                lora_alpha=lora_alpha,
+                lora_targets=targets,
+                seed=seed,
+            ),
+        )
         directory = out or Path("runs") / f"{problem.id}-{time.strftime('%Y%m%d-%H%M%S')}"
         log = start_log(directory, problem, config, method=method)
         log.update(probe_samples=probe_samples)
         err.print(f"run directory: {log.dir}")
     from ..methods.solve_run import solve as run_solve
 
-    summary = run_solve(problem, verifier, config, log, progress=_progress, resume=resume is not None,
-                        method=log.info.get("method", "sdpo"), probe_samples=log.info.get("probe_samples", 8))
+    summary = run_solve(
+        problem,
+        verifier,
+        config,
+        log,
+        progress=_progress,
+        resume=resume is not None,
+        method=log.info.get("method", "sdpo"),
+        probe_samples=log.info.get("probe_samples", 8),
+    )
     _finish(summary, json_output)
 
 
@@ -108,30 +158,53 @@ def _problem(path, prompt, prompt_file, verify_command, load_checked):
 
     inline = prompt is not None or prompt_file is not None or verify_command is not None
     if path is not None and inline:
-        raise UsageError("give either a problem file or --prompt/--prompt-file with --verify-command")
+        raise UsageError(
+            "give either a problem file or --prompt/--prompt-file with --verify-command"
+        )
     if path is not None:
         return load_checked(path)
     if not inline:
-        raise UsageError("no problem given", hint="sdpo solve PROBLEM.json, or --prompt TEXT --verify-command CMD")
+        raise UsageError(
+            "no problem given",
+            hint="sdpo solve PROBLEM.json, or --prompt TEXT --verify-command CMD",
+        )
     if verify_command is None or (prompt is None) == (prompt_file is None):
-        raise UsageError("an inline problem needs --verify-command and one of --prompt or --prompt-file")
+        raise UsageError(
+            "an inline problem needs --verify-command and one of --prompt or --prompt-file"
+        )
     if prompt_file is not None:
         try:
             prompt = prompt_file.read_text(encoding="utf-8")
         except OSError as exc:
-            raise UsageError(f"cannot read the prompt file: {exc.strerror}", str(prompt_file)) from None
-    problem = problem_from_dict({"id": "inline", "prompt": prompt,
-                                 "verifier": {"kind": "command", "command": verify_command}})
+            raise UsageError(
+                f"cannot read the prompt file: {exc.strerror}", str(prompt_file)
+            ) from None
+    problem = problem_from_dict(
+        {
+            "id": "inline",
+            "prompt": prompt,
+            "verifier": {"kind": "command", "command": verify_command},
+        }
+    )
     return problem, build_verifier(problem)
 
 
 def _progress(info: dict) -> None:
     failures = ", ".join(f"{k} {v}" for k, v in sorted(info["failures"].items())) or "-"
     rounds_left = (info["budget"] - info["used"]) / max(1, info["used"]) * info["elapsed_s"]
-    parts = [f"round {info['round']}", f"{info['used']}/{info['budget']} attempts",
-             f"passes {info['passes']}", f"best {info['best_score']:.2f}", f"fails: {failures}"]
+    parts = [
+        f"round {info['round']}",
+        f"{info['used']}/{info['budget']} attempts",
+        f"passes {info['passes']}",
+        f"best {info['best_score']:.2f}",
+        f"fails: {failures}",
+    ]
     if info.get("loss") is not None:
-        parts += [f"loss {info['loss']:.4f}", f"kl {info['kl']:.4f}", f"active {info['active_attempts']}"]
+        parts += [
+            f"loss {info['loss']:.4f}",
+            f"kl {info['kl']:.4f}",
+            f"active {info['active_attempts']}",
+        ]
     parts += [f"{info['tokens_per_s']:.0f} tok/s", f"~{rounds_left:.0f}s left"]
     err.print(" | ".join(parts), markup=False)
 
@@ -140,13 +213,21 @@ def _finish(summary: dict, json_output: bool) -> None:
     if json_output:
         emit_json("solve", summary)
     elif summary.get("solved"):
-        err.print(f"[green]solved[/green] {summary['problem']} at attempt {summary['attempts_to_solve']} "
-                  f"of {summary['budget']} in {summary['timings']['total_s']:.0f} s; run: {summary['run_dir']}")
+        err.print(
+            f"[green]solved[/green] {summary['problem']} at attempt {summary['attempts_to_solve']} "
+            f"of {summary['budget']} in {summary['timings']['total_s']:.0f} s; "
+            f"run: {summary['run_dir']}"
+        )
         if summary.get("confirm"):
             c = summary["confirm"]
-            err.print(f"confirm: {c['passes']}/{c['samples']} further samples pass ({c['pass_rate']:.0%})")
+            err.print(
+                f"confirm: {c['passes']}/{c['samples']} further samples pass ({c['pass_rate']:.0%})"
+            )
         print_out(summary["solution"])
     else:
-        err.print(f"[red]unsolved[/red] {summary.get('problem')} after {summary.get('attempts')} attempts; "
-                  f"run: {summary.get('run_dir')}")
+        err.print(
+            f"[red]unsolved[/red] {summary.get('problem')} after {summary.get('attempts')} "
+            "attempts; "
+            f"run: {summary.get('run_dir')}"
+        )
     raise typer.Exit(EXIT_OK if summary.get("solved") else EXIT_UNSOLVED)

@@ -20,7 +20,9 @@ def register(app: typer.Typer) -> None:
 
 def verify(
     problem_path: Path = typer.Argument(..., metavar="PROBLEM", help="Problem file (JSON)."),
-    attempt: str = typer.Option(..., "--attempt", "-a", help="File with the attempt's text, or - for stdin."),
+    attempt: str = typer.Option(
+        ..., "--attempt", "-a", help="File with the attempt's text, or - for stdin."
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Verify one attempt and print the verdict."""
@@ -33,8 +35,10 @@ def verify(
         emit_json("verdict", {"problem": problem.id, **verdict.to_json()})
     else:
         status = "[green]PASSED[/green]" if verdict.passed else "[red]FAILED[/red]"
-        out.print(f"{status}  {problem.id}  score {verdict.score:.2f}  "
-                  f"({verdict.failure_type or 'ok'}, {verdict.seconds:.2f} s)")
+        out.print(
+            f"{status}  {problem.id}  score {verdict.score:.2f}  "
+            f"({verdict.failure_type or 'ok'}, {verdict.seconds:.2f} s)"
+        )
         out.print(verdict.feedback, markup=False)
     raise typer.Exit(EXIT_OK if verdict.passed else EXIT_UNSOLVED)
 

@@ -15,8 +15,6 @@ from typing import Any
 from ..config import SolveConfig
 from ..runlog import FINISHED
 
-METHODS = ("sdpo", "bestofk", "multiturn", "multiturn-chat")
-
 
 @dataclass(frozen=True)
 class Job:
@@ -32,6 +30,13 @@ class Job:
     def key(self) -> str:
         return f"{self.problem_id}__{self.method}__s{self.seed}"
 
+    def method_options(self) -> dict[str, Any]:
+        """Options of the registered method for this job: compare jobs keep no
+        checkpoints, best-of-k samples its whole pool, multi-turn has a context budget."""
+        return {"sdpo": {"checkpoint": False}, "bestofk": {"pool": self.pool}}.get(
+            self.method, {"context_tokens": self.context_tokens}
+        )
+
     def solve_config(self) -> SolveConfig:
         return SolveConfig.from_json(self.config)
 
@@ -43,16 +48,35 @@ class Job:
         return cls(**data)
 
 
-def plan(problems: list[tuple[str, str]], methods: list[str], seeds: int, base: SolveConfig, pool: int,
-         context_tokens: int) -> list[Job]:
+def plan(
+    problems: list[tuple[str, str]],
+    methods: list[str],
+    seeds: int,
+    base: SolveConfig,
+    pool: int,
+    context_tokens: int,
+) -> list[Job]:
     """Jobs for (path, id) problems; best-of-k gets one job (seed 0) per problem."""
     jobs = []
     for path, pid in problems:
         for method in methods:
-            for seed in ([0] if method == "bestofk" else range(seeds)):
-                config = {**base.to_json(), "seed": seed, "train": {**base.to_json()["train"], "seed": seed}}
-                jobs.append(Job(path, pid, method, seed, config, pool if method == "bestofk" else 0,
-                                context_tokens))
+            for seed in [0] if method == "bestofk" else range(seeds):
+                config = {
+                    **base.to_json(),
+                    "seed": seed,
+                    "train": {**base.to_json()["train"], "seed": seed},
+                }
+                jobs.append(
+                    Job(
+                        path,
+                        pid,
+                        method,
+                        seed,
+                        config,
+                        pool if method == "bestofk" else 0,
+                        context_tokens,
+                    )
+                )
     return jobs
 
 

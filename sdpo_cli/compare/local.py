@@ -16,8 +16,9 @@ ProgressFn = Callable[[dict[str, Any]], None]
 _WORKER: dict[str, Worker] = {}  # one per worker process
 
 
-def run_local(jobs: list[Job], out: Path, workers: int = 1, progress: ProgressFn | None = None,
-              sampler=None) -> int:
+def run_local(
+    jobs: list[Job], out: Path, workers: int = 1, progress: ProgressFn | None = None, sampler=None
+) -> int:
     """Run the jobs not finished yet; returns how many ran. `sampler` (tests) forces one
     in-process worker with that sampler."""
     progress = progress or (lambda info: None)
@@ -30,8 +31,16 @@ def run_local(jobs: list[Job], out: Path, workers: int = 1, progress: ProgressFn
         worker = Worker(todo[0], sampler=sampler)
         try:
             for i, job in enumerate(todo):
-                progress({"queued": len(todo) - i - 1, "running": 1, "done": done, "failed": 0,
-                          "total": total, "job": job.key})
+                progress(
+                    {
+                        "queued": len(todo) - i - 1,
+                        "running": 1,
+                        "done": done,
+                        "failed": 0,
+                        "total": total,
+                        "job": job.key,
+                    }
+                )
                 worker.run(job, out)
                 done += 1
         finally:
@@ -39,14 +48,23 @@ def run_local(jobs: list[Job], out: Path, workers: int = 1, progress: ProgressFn
         progress({"queued": 0, "running": 0, "done": done, "failed": 0, "total": total})
         return len(todo)
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker,
-                             initargs=(todo[0],)) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_start_worker, initargs=(todo[0],)
+    ) as pool:
         futures = {pool.submit(_run_job, job, str(out)): job for job in todo}
         for future in as_completed(futures):
             future.result()
             done += 1
-            progress({"queued": max(0, len(todo) - done - workers), "running": min(workers, total - done),
-                      "done": done, "failed": 0, "total": total, "job": futures[future].key})
+            progress(
+                {
+                    "queued": max(0, len(todo) - done - workers),
+                    "running": min(workers, total - done),
+                    "done": done,
+                    "failed": 0,
+                    "total": total,
+                    "job": futures[future].key,
+                }
+            )
     return len(todo)
 
 

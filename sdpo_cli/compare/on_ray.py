@@ -53,19 +53,32 @@ class RayJobRunner:
             job = Job.from_json({**job_data, "problem_path": str(problem_path)})
             self.worker.run(job, scratch)
             directory = job_dir(scratch, job)
-            return {name: (directory / name).read_text() for name in LOG_FILES if (directory / name).exists()}
+            return {
+                name: (directory / name).read_text()
+                for name in LOG_FILES
+                if (directory / name).exists()
+            }
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 
 
-def run_on_ray(jobs: list[Job], out: Path, address: str, progress: Callable[[dict], None] | None = None,
-               workers: int = 0, gpus: float = 0.0, max_retries: int = 2,
-               sampler_factory: Callable | None = None) -> list[str]:
+def run_on_ray(
+    jobs: list[Job],
+    out: Path,
+    address: str,
+    progress: Callable[[dict], None] | None = None,
+    workers: int = 0,
+    gpus: float = 0.0,
+    max_retries: int = 2,
+    sampler_factory: Callable | None = None,
+) -> list[str]:
     """Run the unfinished jobs on Ray; returns the keys of jobs that failed for good."""
     try:
         import ray
     except ImportError:
-        raise EnvironmentProblem("Ray is not installed", hint="pip install 'sdpo-cli[ray]'") from None
+        raise EnvironmentProblem(
+            "Ray is not installed", hint="pip install 'sdpo-cli[ray]'"
+        ) from None
     progress = progress or (lambda info: None)
     todo = pending(out, jobs)
     total, done = len(jobs), len(jobs) - len(todo)
@@ -73,8 +86,13 @@ def run_on_ray(jobs: list[Job], out: Path, address: str, progress: Callable[[dic
     if not todo:
         return []
     local = address in ("", "local")
-    ray.init(address=None if local else address, ignore_reinit_error=True, include_dashboard=False,
-             log_to_driver=False, configure_logging=False)
+    ray.init(
+        address=None if local else address,
+        ignore_reinit_error=True,
+        include_dashboard=False,
+        log_to_driver=False,
+        configure_logging=False,
+    )
     resources = job_resources(todo[0], gpus)
     if local:  # a laptop-sized local runtime may report less memory than the estimate
         resources.pop("memory")
@@ -115,6 +133,14 @@ def run_on_ray(jobs: list[Job], out: Path, address: str, progress: Callable[[dic
             start(actor)
         else:
             ray.kill(actor, no_restart=True)
-        progress({"queued": len(queue), "running": len(running), "done": done, "failed": len(failed),
-                  "total": total, "job": job.key})
+        progress(
+            {
+                "queued": len(queue),
+                "running": len(running),
+                "done": done,
+                "failed": len(failed),
+                "total": total,
+                "job": job.key,
+            }
+        )
     return failed

@@ -30,34 +30,74 @@ def rows(analysis: dict[str, Any]) -> list[list[str]]:
     for pid, stats in analysis["problems"].items():
         budget = stats["budget"]
         for name, s in stats["methods"].items():
-            runs = f"pool {s['pool']} ({s['pool_passes']} pass)" if "pool" in s else \
-                f"{s['solved_runs']}/{s['runs']} solved"
+            runs = (
+                f"pool {s['pool']} ({s['pool_passes']} pass)"
+                if "pool" in s
+                else f"{s['solved_runs']}/{s['runs']} solved"
+            )
             median = s["median_attempts"]
-            ratios = ", ".join(f"{base} {_ratio_text(r)}" for base, r in s.get("ratio_vs", {}).items())
-            table.append([pid, name, runs, f"{s['discovery_at_budget']:.2f}{_ci(s['ci90']['discovery_at_budget'])}",
-                          f"{s['mean_attempts']:.1f}{_ci(s['ci90']['mean_attempts'])}",
-                          f">{budget}" if median is None else str(median), ratios or "-"])
+            ratios = ", ".join(
+                f"{base} {_ratio_text(r)}" for base, r in s.get("ratio_vs", {}).items()
+            )
+            table.append(
+                [
+                    pid,
+                    name,
+                    runs,
+                    f"{s['discovery_at_budget']:.2f}{_ci(s['ci90']['discovery_at_budget'])}",
+                    f"{s['mean_attempts']:.1f}{_ci(s['ci90']['mean_attempts'])}",
+                    f">{budget}" if median is None else str(median),
+                    ratios or "-",
+                ]
+            )
     return table
 
 
-HEADER = ["problem", "method", "runs", "discovery@B [90% CI]", "mean attempts (trunc. at B) [90% CI]",
-          "median", "attempts ratio vs baseline (x k_base/k_sdpo @ p)"]
+HEADER = [
+    "problem",
+    "method",
+    "runs",
+    "discovery@B [90% CI]",
+    "mean attempts (trunc. at B) [90% CI]",
+    "median",
+    "attempts ratio vs baseline (x k_base/k_sdpo @ p)",
+]
 
 
 def markdown(analysis: dict[str, Any], settings: dict[str, Any]) -> str:
-    lines = ["# sdpo compare", "",
-             f"Budget {settings.get('budget')} attempts, {settings.get('seeds')} seeds, batch "
-             f"{settings.get('batch')}, model {settings.get('model')}, backend {settings.get('backend')}.", "",
-             "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    lines = [
+        "# sdpo compare",
+        "",
+        f"Budget {settings.get('budget')} attempts, {settings.get('seeds')} seeds, batch "
+        f"{settings.get('batch')}, model {settings.get('model')}, "
+        f"backend {settings.get('backend')}.",
+        "",
+        "| " + " | ".join(HEADER) + " |",
+        "|" + "---|" * len(HEADER),
+    ]
     lines += ["| " + " | ".join(r) + " |" for r in rows(analysis)]
-    lines += ["", "## Aggregate (mean over problems)", "", "| method | problems | discovery@B | mean attempts |",
-              "|---|---|---|---|"]
+    lines += [
+        "",
+        "## Aggregate (mean over problems)",
+        "",
+        "| method | problems | discovery@B | mean attempts |",
+        "|---|---|---|---|",
+    ]
     for name, a in analysis["aggregate"].items():
-        lines.append(f"| {name} | {a['problems']} | {a['mean_discovery_at_budget']:.2f} | {a['mean_attempts']:.1f} |")
-    lines += ["", "Discovery@k for sequential methods is a Kaplan-Meier curve over seeds (unsolved runs "
-              "censored at the budget); best-of-k is the unbiased pass@k of one pool. Intervals are 90% "
-              "bootstrap percentiles. Curves against tokens generated, tokens processed and wall seconds "
-              "are in report.json.", "", "![discovery curves](discovery.png)", ""]
+        lines.append(
+            f"| {name} | {a['problems']} | {a['mean_discovery_at_budget']:.2f} "
+            f"| {a['mean_attempts']:.1f} |"
+        )
+    lines += [
+        "",
+        "Discovery@k for sequential methods is a Kaplan-Meier curve over seeds (unsolved runs "
+        "censored at the budget); best-of-k is the unbiased pass@k of one pool. Intervals are 90% "
+        "bootstrap percentiles. Curves against tokens generated, tokens processed and wall seconds "
+        "are in report.json.",
+        "",
+        "![discovery curves](discovery.png)",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -78,8 +118,10 @@ def plot(analysis: dict[str, Any], path: Path, axis: str = "attempts") -> Path |
         for name, s in stats["methods"].items():
             if axis == "attempts":
                 x = list(range(len(s["curve"])))
-                line, = ax.step(x, s["curve"], where="post", label=name)
-                ax.fill_between(x, s["band"][0], s["band"][1], step="post", alpha=0.2, color=line.get_color())
+                (line,) = ax.step(x, s["curve"], where="post", label=name)
+                ax.fill_between(
+                    x, s["band"][0], s["band"][1], step="post", alpha=0.2, color=line.get_color()
+                )
             else:
                 curve = s["cost_curves"][axis]
                 ax.step(curve["grid"], curve["discovery"], where="post", label=name)
@@ -88,7 +130,7 @@ def plot(analysis: dict[str, Any], path: Path, axis: str = "attempts") -> Path |
         ax.set_xlabel(axis if axis != "attempts" else "attempts k")
         ax.set_ylabel("discovery@k")
         ax.legend(fontsize=7)
-    for ax in list(axes.flat)[len(problems):]:
+    for ax in list(axes.flat)[len(problems) :]:
         ax.axis("off")
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -7,10 +7,8 @@ import time
 from typing import Any
 
 from ..methods.attempts import Attempt, SearchResult
-from ..methods.best_of_k import BestOfKPool
+from ..methods.base import MethodContext, build_method
 from ..methods.engine import Engine, load_engine
-from ..methods.multi_turn import MultiTurnSearch
-from ..methods.sdpo import SdpoSearch
 from ..runlog import RunLog
 from ..verifiers.registry import load_checked
 from .jobs import Job, job_dir
@@ -26,26 +24,28 @@ class Worker:
         policy, sampler = self.engine.policy, self.engine.sampler
         policy.reset(config.train.seed)
         sampler.sync(policy)
-        log = RunLog.create(job_dir(out, job), {"problem_id": job.problem_id, "method": job.method,
-                                                "seed": job.seed, "job": job.to_json(),
-                                                "backend": self.engine.backend})
+        log = RunLog.create(
+            job_dir(out, job),
+            {
+                "problem_id": job.problem_id,
+                "method": job.method,
+                "seed": job.seed,
+                "job": job.to_json(),
+                "backend": self.engine.backend,
+            },
+        )
         start = time.monotonic()
         try:
-            if job.method == "sdpo":
-                search = SdpoSearch(problem, verifier, policy, sampler, config, log, checkpoint=False)
-            elif job.method == "bestofk":
-                search = BestOfKPool(problem, verifier, policy, sampler, config, log, pool=job.pool)
-            else:
-                variant = "chat" if job.method == "multiturn-chat" else "feedback"
-                search = MultiTurnSearch(problem, verifier, policy, sampler, config, log, variant=variant,
-                                         context_tokens=job.context_tokens)
-            result: SearchResult = search.run()
+            context = MethodContext(problem, verifier, policy, sampler, config, log)
+            result: SearchResult = build_method(job.method, **job.method_options()).run(context)
             summary = job_summary(job, result, log, time.monotonic() - start)
             log.update(status="solved" if result.solved else "unsolved", result=summary)
             return summary
         except BaseException as exc:
-            log.update_if_possible(status="cancelled" if isinstance(exc, KeyboardInterrupt) else "error",
-                                   error=f"{type(exc).__name__}: {exc}")
+            log.update_if_possible(
+                status="cancelled" if isinstance(exc, KeyboardInterrupt) else "error",
+                error=f"{type(exc).__name__}: {exc}",
+            )
             raise
         finally:
             log.release()
@@ -56,8 +56,15 @@ class Worker:
 
 def job_summary(job: Job, result: SearchResult, log: RunLog, seconds: float) -> dict[str, Any]:
     attempts = [Attempt.from_json(a) for a in log.attempts()]
-    return {"problem": job.problem_id, "method": job.method, "seed": job.seed,
-            "budget": job.solve_config().budget, "solved": result.solved,
-            "attempts_to_solve": result.attempts_to_solve, "attempts": result.attempts_used,
-            "passes": sum(a.passed for a in attempts), "seconds": round(seconds, 2),
-            **result.tally.to_json()}
+    return {
+        "problem": job.problem_id,
+        "method": job.method,
+        "seed": job.seed,
+        "budget": job.solve_config().budget,
+        "solved": result.solved,
+        "attempts_to_solve": result.attempts_to_solve,
+        "attempts": result.attempts_used,
+        "passes": sum(a.passed for a in attempts),
+        "seconds": round(seconds, 2),
+        **result.tally.to_json(),
+    }

@@ -37,16 +37,34 @@ class Attempt:
         return self.verdict.passed
 
     def to_json(self) -> dict[str, Any]:
-        return {"index": self.index, "round": self.round, "phase": self.phase,
-                "policy_version": self.policy_version, "seconds": round(self.seconds, 3),
-                **self.completion.to_json(), "verdict": self.verdict.to_json()}
+        return {
+            "index": self.index,
+            "round": self.round,
+            "phase": self.phase,
+            "policy_version": self.policy_version,
+            "seconds": round(self.seconds, 3),
+            **self.completion.to_json(),
+            "verdict": self.verdict.to_json(),
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Attempt":
-        completion = Completion(data["text"], data["token_ids"], data.get("logprobs"),
-                                data["finish_reason"], data["prompt_tokens"])
-        return cls(data["index"], data["round"], completion, Verdict.from_json(data["verdict"]),
-                   data["policy_version"], data["seconds"], data.get("phase", "search"))
+        completion = Completion(
+            data["text"],
+            data["token_ids"],
+            data.get("logprobs"),
+            data["finish_reason"],
+            data["prompt_tokens"],
+        )
+        return cls(
+            data["index"],
+            data["round"],
+            completion,
+            Verdict.from_json(data["verdict"]),
+            data["policy_version"],
+            data["seconds"],
+            data.get("phase", "search"),
+        )
 
 
 def judge(verifier: Verifier, completion: Completion) -> Verdict:
@@ -69,35 +87,92 @@ class Tally:
     tokens_processed: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return {"generate_s": round(self.generate_s, 3), "verify_s": round(self.verify_s, 3),
-                "train_s": round(self.train_s, 3), "sync_s": round(self.sync_s, 3),
-                "tokens_generated": self.tokens_generated, "tokens_processed": self.tokens_processed}
+        return {
+            "generate_s": round(self.generate_s, 3),
+            "verify_s": round(self.verify_s, 3),
+            "train_s": round(self.train_s, 3),
+            "sync_s": round(self.sync_s, 3),
+            "tokens_generated": self.tokens_generated,
+            "tokens_processed": self.tokens_processed,
+        }
 
 
-def sample_and_verify(sampler, verifier: Verifier, prompt_ids: list[int], n: int, params: SamplingConfig,
-                      seed: int, first_index: int, round_no: int, policy_version: int, log: RunLog | None,
-                      tally: Tally, phase: str = "search", parallel: int = 2) -> list[Attempt]:
+def sample_and_verify(
+    sampler,
+    verifier: Verifier,
+    prompt_ids: list[int],
+    n: int,
+    params: SamplingConfig,
+    seed: int,
+    first_index: int,
+    round_no: int,
+    policy_version: int,
+    log: RunLog | None,
+    tally: Tally,
+    phase: str = "search",
+    parallel: int = 2,
+) -> list[Attempt]:
     """Generate n attempts from one prompt, verify them (bounded parallelism), append each
     to the log as soon as it is judged; returns them in index order."""
     start = time.monotonic()
     completions = sampler.sample(prompt_ids, n, params, seed) if n else []
-    return verify_and_log(completions, time.monotonic() - start, verifier, first_index, round_no,
-                          policy_version, log, tally, phase, parallel)
+    return verify_and_log(
+        completions,
+        time.monotonic() - start,
+        verifier,
+        first_index,
+        round_no,
+        policy_version,
+        log,
+        tally,
+        phase,
+        parallel,
+    )
 
 
-def sample_each_and_verify(sampler, verifier: Verifier, prompts: list[list[int]], params: SamplingConfig,
-                           seed: int, first_index: int, round_no: int, policy_version: int,
-                           log: RunLog | None, tally: Tally, phase: str, parallel: int = 2) -> list[Attempt]:
+def sample_each_and_verify(
+    sampler,
+    verifier: Verifier,
+    prompts: list[list[int]],
+    params: SamplingConfig,
+    seed: int,
+    first_index: int,
+    round_no: int,
+    policy_version: int,
+    log: RunLog | None,
+    tally: Tally,
+    phase: str,
+    parallel: int = 2,
+) -> list[Attempt]:
     """One attempt per prompt, otherwise as sample_and_verify."""
     start = time.monotonic()
     completions = sampler.sample_each(prompts, params, seed) if prompts else []
-    return verify_and_log(completions, time.monotonic() - start, verifier, first_index, round_no,
-                          policy_version, log, tally, phase, parallel)
+    return verify_and_log(
+        completions,
+        time.monotonic() - start,
+        verifier,
+        first_index,
+        round_no,
+        policy_version,
+        log,
+        tally,
+        phase,
+        parallel,
+    )
 
 
-def verify_and_log(completions: list[Completion], generated: float, verifier: Verifier, first_index: int,
-                   round_no: int, policy_version: int, log: RunLog | None, tally: Tally, phase: str,
-                   parallel: int) -> list[Attempt]:
+def verify_and_log(
+    completions: list[Completion],
+    generated: float,
+    verifier: Verifier,
+    first_index: int,
+    round_no: int,
+    policy_version: int,
+    log: RunLog | None,
+    tally: Tally,
+    phase: str,
+    parallel: int,
+) -> list[Attempt]:
     tally.generate_s += generated
     share = generated / max(1, len(completions))
     attempts: list[Attempt] = []
@@ -105,8 +180,15 @@ def verify_and_log(completions: list[Completion], generated: float, verifier: Ve
 
     def one(offset: int) -> Attempt:
         completion = completions[offset]
-        attempt = Attempt(first_index + offset, round_no, completion, judge(verifier, completion),
-                          policy_version, share, phase)
+        attempt = Attempt(
+            first_index + offset,
+            round_no,
+            completion,
+            judge(verifier, completion),
+            policy_version,
+            share,
+            phase,
+        )
         attempt.seconds += attempt.verdict.seconds
         return attempt
 
@@ -124,7 +206,7 @@ def verify_and_log(completions: list[Completion], generated: float, verifier: Ve
 
 def round_seed(seed: int, round_no: int, part: int = 0) -> int:
     """Sampling seed of a round (and of a refill after resume), stable across runs."""
-    return (seed * 1_000_003 + round_no * 101 + part) % (2 ** 31)
+    return (seed * 1_000_003 + round_no * 101 + part) % (2**31)
 
 
 @dataclass
@@ -138,18 +220,25 @@ class SearchResult:
     round_metrics: list[dict[str, Any]] = field(default_factory=list)
 
 
-def round_info(round_no: int, used: int, budget: int, attempts: list[Attempt], tally: Tally,
-               start: float) -> dict[str, Any]:
+def round_info(
+    round_no: int, used: int, budget: int, attempts: list[Attempt], tally: Tally, start: float
+) -> dict[str, Any]:
     """What a progress display shows after a round."""
     failures: dict[str, int] = {}
     for a in attempts:
         if not a.passed:
             key = a.verdict.failure_type or "failed"
             failures[key] = failures.get(key, 0) + 1
-    return {"round": round_no, "used": used, "budget": budget, "passes": sum(a.passed for a in attempts),
-            "best_score": max((a.verdict.score for a in attempts), default=0.0), "failures": failures,
-            "elapsed_s": time.monotonic() - start,
-            "tokens_per_s": tally.tokens_generated / max(1e-9, tally.generate_s)}
+    return {
+        "round": round_no,
+        "used": used,
+        "budget": budget,
+        "passes": sum(a.passed for a in attempts),
+        "best_score": max((a.verdict.score for a in attempts), default=0.0),
+        "failures": failures,
+        "elapsed_s": time.monotonic() - start,
+        "tokens_per_s": tally.tokens_generated / max(1e-9, tally.generate_s),
+    }
 
 
 def first_success(attempts: list[Attempt]) -> Attempt | None:

@@ -8,27 +8,51 @@ solve (`sdpo solve --method auto` choosing it), it stops at the first pass inste
 from __future__ import annotations
 
 import time
+from dataclasses import replace
+from typing import Sequence
 
-from ..config import SolveConfig
-from ..problem import Problem
-from ..runlog import RunLog
-from ..verifiers.base import Verifier
-from .attempts import SearchResult, Tally, first_success, round_info, round_seed, sample_and_verify
+from .attempts import (
+    Attempt,
+    SearchResult,
+    Tally,
+    first_success,
+    round_info,
+    round_seed,
+    sample_and_verify,
+)
+from .base import MethodContext
+
+
+class BestOfK:
+    """The method (registry name "bestofk"). `pool`: how many samples to draw in full
+    (compare); None means the budget, stopping at the first pass (solve)."""
+
+    name = "bestofk"
+
+    def __init__(self, pool: int | None = None):
+        self.pool = pool
+
+    def run(self, context: MethodContext, logged: Sequence[Attempt] = ()) -> SearchResult:
+        if logged:  # no state to restore: continue after every attempt already logged
+            context = replace(context, offset=len(logged))
+        return BestOfKPool(context, self.pool, stop_at_first=self.pool is None).run()
 
 
 class BestOfKPool:
-    name = "bestofk"
-
-    def __init__(self, problem: Problem, verifier: Verifier, policy, sampler, config: SolveConfig,
-                 log: RunLog | None = None, progress=None, pool: int | None = None,
-                 stop_at_first: bool = False, offset: int = 0):
-        self.problem, self.verifier, self.policy, self.sampler = problem, verifier, policy, sampler
-        self.config, self.log, self.progress = config, log, progress or (lambda info: None)
-        self.pool = pool or config.budget
-        if self.pool < config.budget:
-            raise ValueError(f"the best-of-k pool ({self.pool}) must hold at least the budget ({config.budget})")
+    def __init__(
+        self, context: MethodContext, pool: int | None = None, stop_at_first: bool = False
+    ):
+        self.problem, self.verifier = context.problem, context.verifier
+        self.policy, self.sampler, self.config = context.policy, context.sampler, context.config
+        self.log, self.progress = context.log, context.progress
+        self.pool = pool or self.config.budget
+        if self.pool < self.config.budget:
+            raise ValueError(
+                f"the best-of-k pool ({self.pool}) must hold at least the budget "
+                f"({self.config.budget})"
+            )
         self.tally = Tally()
-        self.stop_at_first, self.offset = stop_at_first, offset
+        self.stop_at_first, self.offset = stop_at_first, context.offset
 
     def run(self) -> SearchResult:
         prompt_ids = self.policy.chat_ids(self.problem.messages())
@@ -36,11 +60,32 @@ class BestOfKPool:
         while len(attempts) < size_limit and not (self.stop_at_first and first_success(attempts)):
             round_no += 1
             size = min(self.config.batch, size_limit - len(attempts))
-            batch = sample_and_verify(self.sampler, self.verifier, prompt_ids, size, self.config.sampling,
-                                      round_seed(self.config.seed, round_no), self.offset + len(attempts) + 1,
-                                      round_no, 0, self.log, self.tally, parallel=self.problem.limits.parallel)
+            batch = sample_and_verify(
+                self.sampler,
+                self.verifier,
+                prompt_ids,
+                size,
+                self.config.sampling,
+                round_seed(self.config.seed, round_no),
+                self.offset + len(attempts) + 1,
+                round_no,
+                0,
+                self.log,
+                self.tally,
+                parallel=self.problem.limits.parallel,
+            )
             attempts += batch
-            self.progress(round_info(round_no, self.offset + len(attempts), self.pool, batch, self.tally, start))
+            self.progress(
+                round_info(
+                    round_no, self.offset + len(attempts), self.pool, batch, self.tally, start
+                )
+            )
         winner = first_success(attempts)
-        return SearchResult(winner is not None, winner.index if winner else None, self.offset + len(attempts),
-                            round_no, winner.completion.text if winner else None, self.tally)
+        return SearchResult(
+            winner is not None,
+            winner.index if winner else None,
+            self.offset + len(attempts),
+            round_no,
+            winner.completion.text if winner else None,
+            self.tally,
+        )

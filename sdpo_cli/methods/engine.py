@@ -40,7 +40,13 @@ def load_engine(config: SolveConfig, sampler=None) -> Engine:
     if sampler is not None:
         return Engine(source, policy, sampler, sampler.name)
     backend = resolve_backend(config.backend)
-    parity_ids = policy.chat_ids([{"role": "user", "content": "Write a function that adds two numbers."}]) \
+    parity_ids = (
+        policy.chat_ids([{"role": "user", "content": "Write a function that adds two numbers."}])
         + policy.tokenizer(PARITY_TEXT, add_special_tokens=False).input_ids
-    return Engine(source, policy, build_sampler(backend, policy, str(source.path), config.seed, parity_ids),
-                  backend)
+    )
+    return Engine(
+        source,
+        policy,
+        build_sampler(backend, policy, str(source.path), config.seed, parity_ids),
+        backend,
+    )

@@ -13,30 +13,47 @@ strings join the history (oldest dropped past `context_tokens`).
 from __future__ import annotations
 
 import time
+from dataclasses import replace
+from typing import Sequence
 
-from ..config import SolveConfig
-from ..problem import Problem
 from ..reprompt import multiturn_chat_messages, multiturn_messages
-from ..runlog import RunLog
-from ..verifiers.base import Verifier
-from .attempts import SearchResult, Tally, first_success, round_info, round_seed, sample_and_verify
+from .attempts import (
+    Attempt,
+    SearchResult,
+    Tally,
+    first_success,
+    round_info,
+    round_seed,
+    sample_and_verify,
+)
+from .base import MethodContext
 
 VARIANTS = ("feedback", "chat")
 
 
-class MultiTurnSearch:
-    name = "multiturn"
+class MultiTurn:
+    """The method (registry names "multiturn" and "multiturn-chat")."""
 
-    def __init__(self, problem: Problem, verifier: Verifier, policy, sampler, config: SolveConfig,
-                 log: RunLog | None = None, progress=None, variant: str = "feedback",
-                 context_tokens: int = 2048, offset: int = 0):
+    def __init__(self, variant: str = "feedback", context_tokens: int = 2048):
         if variant not in VARIANTS:
             raise ValueError(variant)
-        self.problem, self.verifier, self.policy, self.sampler = problem, verifier, policy, sampler
-        self.config, self.log, self.progress = config, log, progress or (lambda info: None)
+        self.variant, self.context_tokens = variant, context_tokens
+        self.name = "multiturn" if variant == "feedback" else "multiturn-chat"
+
+    def run(self, context: MethodContext, logged: Sequence[Attempt] = ()) -> SearchResult:
+        if logged:  # the feedback history is not restored: continue after the logged attempts
+            context = replace(context, offset=len(logged))
+        return MultiTurnSearch(context, self.variant, self.context_tokens).run()
+
+
+class MultiTurnSearch:
+    def __init__(self, context: MethodContext, variant: str, context_tokens: int):
+        self.problem, self.verifier = context.problem, context.verifier
+        self.policy, self.sampler, self.config = context.policy, context.sampler, context.config
+        self.log, self.progress = context.log, context.progress
         self.variant, self.context_tokens = variant, context_tokens
         self.tally = Tally()
-        self.offset = offset  # attempts already spent (a probe's): counted in budget and indices
+        self.offset = context.offset
 
     def messages(self, history: list) -> list[dict[str, str]]:
         count = self.policy.count_tokens
@@ -51,14 +68,29 @@ class MultiTurnSearch:
             round_no += 1
             size = min(self.config.batch, self.config.budget - used)
             prompt_ids = self.policy.chat_ids(self.messages(history))
-            attempts = sample_and_verify(self.sampler, self.verifier, prompt_ids, size, self.config.sampling,
-                                         round_seed(self.config.seed, round_no), used + 1, round_no, 0,
-                                         self.log, self.tally, parallel=self.problem.limits.parallel)
+            attempts = sample_and_verify(
+                self.sampler,
+                self.verifier,
+                prompt_ids,
+                size,
+                self.config.sampling,
+                round_seed(self.config.seed, round_no),
+                used + 1,
+                round_no,
+                0,
+                self.log,
+                self.tally,
+                parallel=self.problem.limits.parallel,
+            )
             used += size
             winner = first_success(attempts)
-            self.progress(round_info(round_no, used, self.config.budget, attempts, self.tally, start))
+            self.progress(
+                round_info(round_no, used, self.config.budget, attempts, self.tally, start)
+            )
             if winner is not None:
-                return SearchResult(True, winner.index, used, round_no, winner.completion.text, self.tally)
+                return SearchResult(
+                    True, winner.index, used, round_no, winner.completion.text, self.tally
+                )
             if self.variant == "chat":
                 best = max(attempts, key=lambda a: a.verdict.score)
                 history.append((best.completion.text, best.verdict.feedback))

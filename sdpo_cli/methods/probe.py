@@ -23,7 +23,14 @@ from ..reprompt import control_messages, teacher_messages
 from ..runlog import RunLog
 from ..train.update import Example, sdpo_loss
 from ..verifiers.base import Verifier
-from .attempts import Attempt, Tally, first_success, round_seed, sample_and_verify, sample_each_and_verify
+from .attempts import (
+    Attempt,
+    Tally,
+    first_success,
+    round_seed,
+    sample_and_verify,
+    sample_each_and_verify,
+)
 
 
 @dataclass(frozen=True)
@@ -55,57 +62,122 @@ def recommend(report: dict[str, Any], rule: Rule = DEFAULT_RULE) -> tuple[str, s
     teacher = report["pass_rate"]["teacher"]["rate"]
     gain = report.get("reference_logprob", {}).get("feedback_effect")
     if student >= rule.easy_pass_rate:
-        return "bestofk", (f"the student already passes {student:.0%} of attempts: expect a solution in "
-                           f"about {1 / student:.1f} i.i.d. attempts, no learning needed")
+        return "bestofk", (
+            f"the student already passes {student:.0%} of attempts: expect a solution in "
+            f"about {1 / student:.1f} i.i.d. attempts, no learning needed"
+        )
     teacher_helps = teacher is not None and teacher - student > rule.teacher_pass_gain
     if teacher_helps and (gain is None or gain >= 0):
-        return "sdpo", (f"with its feedback the model passes {teacher:.0%} vs {student:.0%} without: "
-                        "the self-teacher is better than the student")
+        return "sdpo", (
+            f"with its feedback the model passes {teacher:.0%} vs {student:.0%} without: "
+            "the self-teacher is better than the student"
+        )
     if teacher_helps:
-        return "multiturn", (f"feedback in context helps ({teacher:.0%} vs {student:.0%}) but lowers the "
-                             f"reference solution's log-prob ({gain:.3f} nat/token): use it in context only")
+        return "multiturn", (
+            f"feedback in context helps ({teacher:.0%} vs {student:.0%}) but lowers the "
+            f"reference solution's log-prob ({gain:.3f} nat/token): use it in context only"
+        )
     if gain is not None and gain > rule.feedback_logprob_gain:
-        return "sdpo", (f"feedback raises the reference solution's log-prob by {gain:.3f} nat/token over the "
-                        "same prompt without it: the self-teacher knows more than the student")
+        return "sdpo", (
+            f"feedback raises the reference solution's log-prob by {gain:.3f} nat/token over the "
+            "same prompt without it: the self-teacher knows more than the student"
+        )
     expected = f"about {1 / student:.0f}" if student else "more than the probe's"
-    return "bestofk", ("the feedback does not make the model a better teacher here; student pass rate "
-                       f"{student:.0%}: expect {expected} attempts by i.i.d. sampling")
+    return "bestofk", (
+        "the feedback does not make the model a better teacher here; student pass rate "
+        f"{student:.0%}: expect {expected} attempts by i.i.d. sampling"
+    )
 
 
-def probe(problem: Problem, verifier: Verifier, policy, sampler, config: SolveConfig, samples: int,
-          log: RunLog | None = None, first_index: int = 1) -> tuple[dict[str, Any], list[Attempt]]:
+def probe(
+    problem: Problem,
+    verifier: Verifier,
+    policy,
+    sampler,
+    config: SolveConfig,
+    samples: int,
+    log: RunLog | None = None,
+    first_index: int = 1,
+) -> tuple[dict[str, Any], list[Attempt]]:
     """Run the probe; returns its report and every attempt it generated (indices from
     first_index: students first, then teacher samples, then control samples)."""
     tally = Tally()
     parallel = problem.limits.parallel
     student_prompt = policy.chat_ids(problem.messages())
-    students = sample_and_verify(sampler, verifier, student_prompt, samples, config.sampling,
-                                 round_seed(config.seed, 0, 1), first_index, 0, policy.version, log, tally,
-                                 phase="probe-student", parallel=parallel)
+    students = sample_and_verify(
+        sampler,
+        verifier,
+        student_prompt,
+        samples,
+        config.sampling,
+        round_seed(config.seed, 0, 1),
+        first_index,
+        0,
+        policy.version,
+        log,
+        tally,
+        phase="probe-student",
+        parallel=parallel,
+    )
     failed = [a for a in students if not a.passed]
-    teacher_prompts = [policy.chat_ids(teacher_messages(problem, a.verdict.feedback, None,
-                                                        problem.limits.feedback_chars)) for a in failed]
+    teacher_prompts = [
+        policy.chat_ids(
+            teacher_messages(problem, a.verdict.feedback, None, problem.limits.feedback_chars)
+        )
+        for a in failed
+    ]
     control_prompt = policy.chat_ids(control_messages(problem))
     index = first_index + len(students)
-    teachers = sample_each_and_verify(sampler, verifier, teacher_prompts, config.sampling,
-                                      round_seed(config.seed, 0, 2), index, 0, policy.version, log, tally,
-                                      "probe-teacher", parallel)
-    controls = sample_and_verify(sampler, verifier, control_prompt, len(failed), config.sampling,
-                                 round_seed(config.seed, 0, 3), index + len(teachers), 0, policy.version, log,
-                                 tally, phase="probe-control", parallel=parallel)
-    report: dict[str, Any] = {"samples": samples, "failed_students": len(failed),
-                              "pass_rate": {name: _rate(group) for name, group in
-                                            (("student", students), ("teacher", teachers), ("control", controls))},
-                              "failure_kinds": _kinds(students)}
+    teachers = sample_each_and_verify(
+        sampler,
+        verifier,
+        teacher_prompts,
+        config.sampling,
+        round_seed(config.seed, 0, 2),
+        index,
+        0,
+        policy.version,
+        log,
+        tally,
+        "probe-teacher",
+        parallel,
+    )
+    controls = sample_and_verify(
+        sampler,
+        verifier,
+        control_prompt,
+        len(failed),
+        config.sampling,
+        round_seed(config.seed, 0, 3),
+        index + len(teachers),
+        0,
+        policy.version,
+        log,
+        tally,
+        phase="probe-control",
+        parallel=parallel,
+    )
+    report: dict[str, Any] = {
+        "samples": samples,
+        "failed_students": len(failed),
+        "pass_rate": {
+            name: _rate(group)
+            for name, group in (("student", students), ("teacher", teachers), ("control", controls))
+        },
+        "failure_kinds": _kinds(students),
+    }
     if failed:
         responses = [a.completion.token_ids for a in failed]
-        report["attempt_logprob"] = _contexts(policy, student_prompt, control_prompt, teacher_prompts, responses)
+        report["attempt_logprob"] = _contexts(
+            policy, student_prompt, control_prompt, teacher_prompts, responses
+        )
         examples = [Example(student_prompt, t, r) for t, r in zip(teacher_prompts, responses)]
         report["initial_sdpo_loss"] = sdpo_loss(policy, examples)["loss"]
         if problem.reference:
             reference = policy.tokenizer(problem.reference, add_special_tokens=False).input_ids
-            report["reference_logprob"] = _contexts(policy, student_prompt, control_prompt, teacher_prompts,
-                                                    [reference] * len(failed))
+            report["reference_logprob"] = _contexts(
+                policy, student_prompt, control_prompt, teacher_prompts, [reference] * len(failed)
+            )
     all_attempts = students + teachers + controls
     winner = first_success(all_attempts)
     report["solved_at"] = winner.index if winner else None
@@ -116,24 +188,37 @@ def probe(problem: Problem, verifier: Verifier, policy, sampler, config: SolveCo
 
 def _rate(group: list[Attempt]) -> dict[str, Any]:
     passes = sum(a.passed for a in group)
-    return {"passes": passes, "n": len(group), "rate": passes / len(group) if group else None,
-            "ci90": M.wilson(passes, len(group)).to_json()}
+    return {
+        "passes": passes,
+        "n": len(group),
+        "rate": passes / len(group) if group else None,
+        "ci90": M.wilson(passes, len(group)).to_json(),
+    }
 
 
 def _kinds(group: list[Attempt]) -> dict[str, int]:
     kinds: dict[str, int] = {}
     for a in group:
         if not a.passed:
-            kinds[a.verdict.failure_type or "failed"] = kinds.get(a.verdict.failure_type or "failed", 0) + 1
+            kinds[a.verdict.failure_type or "failed"] = (
+                kinds.get(a.verdict.failure_type or "failed", 0) + 1
+            )
     return kinds
 
 
-def _contexts(policy, student_prompt, control_prompt, teacher_prompts, responses) -> dict[str, float]:
+def _contexts(
+    policy, student_prompt, control_prompt, teacher_prompts, responses
+) -> dict[str, float]:
     """Mean per-token log-prob of the responses under the three contexts."""
     n = len(responses)
     mean = lambda values: sum(values) / len(values)  # noqa: E731
     student = mean(policy.mean_logprobs([student_prompt] * n, responses))
     control = mean(policy.mean_logprobs([control_prompt] * n, responses))
     teacher = mean(policy.mean_logprobs(teacher_prompts, responses))
-    return {"student": student, "control": control, "teacher": teacher,
-            "feedback_effect": teacher - control, "template_effect": control - student}
+    return {
+        "student": student,
+        "control": control,
+        "teacher": teacher,
+        "feedback_effect": teacher - control,
+        "template_effect": control - student,
+    }

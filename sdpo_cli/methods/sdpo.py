@@ -14,7 +14,7 @@ import os
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Sequence
 
 import torch
 
@@ -23,44 +23,75 @@ from ..config import SolveConfig
 from ..errors import RunError
 from ..problem import Problem
 from ..reprompt import fit_teacher_messages, pick_demonstration
-from ..runlog import RunLog
 from ..train.policy import Policy
 from ..train.update import Example, make_optimizer, sdpo_update
-from ..verifiers.base import Verifier
-from .attempts import Attempt, SearchResult, Tally, first_success, round_info, round_seed, sample_and_verify
+from .attempts import (
+    Attempt,
+    SearchResult,
+    Tally,
+    first_success,
+    round_info,
+    round_seed,
+    sample_and_verify,
+)
+from .base import MethodContext
 
-ProgressFn = Callable[[dict[str, Any]], None]
 
-
-def build_examples(policy: Policy, problem: Problem, attempts: list[Attempt], config: SolveConfig
-                   ) -> list[Example]:
+def build_examples(
+    policy: Policy, problem: Problem, attempts: list[Attempt], config: SolveConfig
+) -> list[Example]:
     """Student and teacher contexts for each attempt of a round (METHOD.md §2)."""
     student_prompt = policy.chat_ids(problem.messages())
     texts = [a.completion.text for a in attempts]
     passed = [a.passed for a in attempts]
     examples = []
     for i, attempt in enumerate(attempts):
-        messages = fit_teacher_messages(problem, attempt.verdict.feedback, pick_demonstration(i, passed, texts),
-                                        problem.limits.feedback_chars, config.train.teacher_prompt_tokens,
-                                        policy.count_tokens)
-        examples.append(Example(student_prompt, policy.chat_ids(messages) if messages else None,
-                                attempt.completion.token_ids, attempt.completion.logprobs))
+        messages = fit_teacher_messages(
+            problem,
+            attempt.verdict.feedback,
+            pick_demonstration(i, passed, texts),
+            problem.limits.feedback_chars,
+            config.train.teacher_prompt_tokens,
+            policy.count_tokens,
+        )
+        examples.append(
+            Example(
+                student_prompt,
+                policy.chat_ids(messages) if messages else None,
+                attempt.completion.token_ids,
+                attempt.completion.logprobs,
+            )
+        )
     return examples
 
 
-class SdpoSearch:
+class Sdpo:
+    """The method (registry name "sdpo"): one SdpoSearch per run; a resumed run first
+    restores its training state, then continues after its logged attempts."""
+
     name = "sdpo"
 
-    def __init__(self, problem: Problem, verifier: Verifier, policy: Policy, sampler, config: SolveConfig,
-                 log: RunLog | None = None, progress: ProgressFn | None = None, offset: int = 0,
-                 checkpoint: bool = True):
-        """`offset`: attempts already spent on this problem (a probe's), counted in the
-        budget and in the attempt indices. `checkpoint`: keep the training state for
-        `--resume` (compare jobs restart from scratch instead, and save the disk)."""
-        self.problem, self.verifier, self.policy, self.sampler = problem, verifier, policy, sampler
-        self.offset, self.checkpoint = offset, checkpoint
-        self.config, self.log, self.progress = config, log, progress or (lambda info: None)
-        self.optimizer = make_optimizer(policy)
+    def __init__(self, checkpoint: bool = True):
+        self.checkpoint = checkpoint
+
+    def run(self, context: MethodContext, logged: Sequence[Attempt] = ()) -> SearchResult:
+        search = SdpoSearch(context, self.checkpoint)
+        if logged:
+            search.restore_state()
+        return search.run(list(logged))
+
+
+class SdpoSearch:
+    """The state of one SDPO run: optimizer, checkpoints, rounds."""
+
+    def __init__(self, context: MethodContext, checkpoint: bool = True):
+        """`checkpoint`: keep the training state for `--resume` (compare jobs restart
+        from scratch instead, and save the disk)."""
+        self.problem, self.verifier = context.problem, context.verifier
+        self.policy, self.sampler = context.policy, context.sampler
+        self.offset, self.checkpoint = context.offset, checkpoint
+        self.config, self.log, self.progress = context.config, context.log, context.progress
+        self.optimizer = make_optimizer(self.policy)
         self.tally = Tally()
         self.round_metrics: list[dict[str, Any]] = []
         self.trained_round = 0
@@ -79,12 +110,21 @@ class SdpoSearch:
         previous, self._pending = self._pending, None
         if previous is not None:
             previous.result()
-        state = {"adapter": self.policy.adapter_state(), "optimizer": copy.deepcopy(self.optimizer.state_dict()),
-                 "round": self.trained_round, "policy_version": self.policy.version,
-                 "torch_rng": torch.get_rng_state(), "tally": self.tally.to_json()}
+        state = {
+            "adapter": self.policy.adapter_state(),
+            "optimizer": copy.deepcopy(self.optimizer.state_dict()),
+            "round": self.trained_round,
+            "policy_version": self.policy.version,
+            "torch_rng": torch.get_rng_state(),
+            "tally": self.tally.to_json(),
+        }
         self.log.state_dir.mkdir(exist_ok=True)
-        self._writer = self._writer or ThreadPoolExecutor(max_workers=1, thread_name_prefix="sdpo-checkpoint")
-        self._pending = self._writer.submit(_write_checkpoint, state, self.log.state_dir / "trainer.pt")
+        self._writer = self._writer or ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="sdpo-checkpoint"
+        )
+        self._pending = self._writer.submit(
+            _write_checkpoint, state, self.log.state_dir / "trainer.pt"
+        )
 
     def finish_checkpoint(self) -> None:
         """Wait for the checkpoint being written and stop the writer thread; a failed write
@@ -131,9 +171,19 @@ class SdpoSearch:
             size = min(config.batch, config.budget - used)
             attempts = [a for a in logged if a.round == round_no][:size]
             attempts += sample_and_verify(
-                self.sampler, self.verifier, prompt_ids, size - len(attempts), config.sampling,
-                round_seed(config.seed, round_no, len(attempts)), used + len(attempts) + 1, round_no,
-                self.policy.version, self.log, self.tally, parallel=self.problem.limits.parallel)
+                self.sampler,
+                self.verifier,
+                prompt_ids,
+                size - len(attempts),
+                config.sampling,
+                round_seed(config.seed, round_no, len(attempts)),
+                used + len(attempts) + 1,
+                round_no,
+                self.policy.version,
+                self.log,
+                self.tally,
+                parallel=self.problem.limits.parallel,
+            )
             used += len(attempts)
             winner = first_success(attempts)
             info = round_info(round_no, used, config.budget, attempts, self.tally, start)
@@ -154,8 +204,11 @@ class SdpoSearch:
         self.tally.train_s += time.monotonic() - start
         if metrics.get("sampler_gap") is not None:
             check_parity(metrics["sampler_gap"], f"the tokens of round {round_no}")
-        train_tokens = sum(len(e.student_prompt) + len(e.teacher_prompt) + 2 * len(e.response)
-                           for e in examples if e.teacher_prompt)
+        train_tokens = sum(
+            len(e.student_prompt) + len(e.teacher_prompt) + 2 * len(e.response)
+            for e in examples
+            if e.teacher_prompt
+        )
         self.tally.tokens_processed += train_tokens
         sync_start = time.monotonic()
         # no separate parity check here: the next update checks the next round's tokens
@@ -163,9 +216,15 @@ class SdpoSearch:
         sync_s = time.monotonic() - sync_start
         self.tally.sync_s += sync_s
         self.trained_round = round_no
-        record = {"round": round_no, "policy_version": self.policy.version, **metrics, **sync,
-                  "sync_s": round(sync_s, 3), "train_s": round(time.monotonic() - start, 3),
-                  "tokens_processed": train_tokens}
+        record = {
+            "round": round_no,
+            "policy_version": self.policy.version,
+            **metrics,
+            **sync,
+            "sync_s": round(sync_s, 3),
+            "train_s": round(time.monotonic() - start, 3),
+            "tokens_processed": train_tokens,
+        }
         self.round_metrics.append(record)
         if self.log:
             self.log.append_round(record)
@@ -173,8 +232,15 @@ class SdpoSearch:
         return record
 
     def _result(self, solved: bool, winner: Attempt | None, used: int, rounds: int) -> SearchResult:
-        return SearchResult(solved, winner.index if winner else None, used, rounds,
-                            winner.completion.text if winner else None, self.tally, self.round_metrics)
+        return SearchResult(
+            solved,
+            winner.index if winner else None,
+            used,
+            rounds,
+            winner.completion.text if winner else None,
+            self.tally,
+            self.round_metrics,
+        )
 
 
 def _write_checkpoint(state: dict[str, Any], path: Path) -> None:
@@ -182,5 +248,8 @@ def _write_checkpoint(state: dict[str, Any], path: Path) -> None:
         torch.save(state, path.with_suffix(".tmp"))
         os.replace(path.with_suffix(".tmp"), path)
     except OSError as exc:
-        raise RunError(f"cannot write the training checkpoint: {exc.strerror}", str(path),
-                       "free disk space, then resume with --resume") from None
+        raise RunError(
+            f"cannot write the training checkpoint: {exc.strerror}",
+            str(path),
+            "free disk space, then resume with --resume",
+        ) from None

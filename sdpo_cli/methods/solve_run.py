@@ -10,44 +10,62 @@ import time
 from typing import Any
 
 from ..config import SolveConfig
+from ..errors import UsageError
 from ..problem import Problem
 from ..runlog import RunLog
-from ..errors import UsageError
 from ..verifiers.base import Verifier
 from .attempts import Attempt, SearchResult, Tally, round_seed, sample_and_verify
-from .best_of_k import BestOfKPool
+from .base import MethodContext, ProgressFn, build_method, no_progress
 from .engine import Engine, load_engine
-from .multi_turn import MultiTurnSearch
 from .probe import probe
-from .sdpo import ProgressFn, SdpoSearch
 
-def solve(problem: Problem, verifier: Verifier, config: SolveConfig, log: RunLog,
-          progress: ProgressFn | None = None, engine: Engine | None = None,
-          resume: bool = False, method: str = "sdpo", probe_samples: int = 8) -> dict[str, Any]:
-    """Run (or resume) the search; returns the summary that `--json` prints. With method
-    "auto", `sdpo probe` runs first (its attempts count against the budget and a probe
-    success is a discovery), then the method it recommends."""
+
+def solve(
+    problem: Problem,
+    verifier: Verifier,
+    config: SolveConfig,
+    log: RunLog,
+    progress: ProgressFn | None = None,
+    engine: Engine | None = None,
+    resume: bool = False,
+    method: str = "sdpo",
+    probe_samples: int = 8,
+) -> dict[str, Any]:
+    """Run (or resume) the search with a registered method (methods/base.py); returns
+    the summary that `--json` prints. With method "auto", `sdpo probe` runs first (its
+    attempts count against the budget and a probe success is a discovery), then the
+    method it recommends."""
     started = time.monotonic()
     own_engine = engine is None
     try:
         engine = engine or load_engine(config)
-        log.update(backend=engine.backend, model_path=str(engine.source.path),
-                   startup_s=round(time.monotonic() - started, 2))
+        log.update(
+            backend=engine.backend,
+            model_path=str(engine.source.path),
+            startup_s=round(time.monotonic() - started, 2),
+        )
         offset = 0
         if method == "auto":
-            report = log.info.get("probe") or _run_probe(problem, verifier, engine, config, log, probe_samples)
+            report = log.info.get("probe") or _run_probe(
+                problem, verifier, engine, config, log, probe_samples
+            )
             method, offset = report["recommendation"], report["attempts"]
             if report["solved_at"] is not None:
-                return _finish(problem, config, log, _probe_result(log, report), None, engine, started, method)
-        if resume and method != "sdpo":
-            # baselines keep no training state: continue after every attempt already logged
-            offset = len(log.attempts())
-        search = _search(method, problem, verifier, engine, config, log, progress, offset)
-        logged = []
-        if resume and method == "sdpo":
-            search.restore_state()
-            logged = [Attempt.from_json(a) for a in log.attempts()]
-        result = search.run(logged) if method == "sdpo" else search.run()
+                return _finish(
+                    problem, config, log, _probe_result(log, report), None, engine, started, method
+                )
+        context = MethodContext(
+            problem,
+            verifier,
+            engine.policy,
+            engine.sampler,
+            config,
+            log,
+            progress or no_progress,
+            offset,
+        )
+        logged = [Attempt.from_json(a) for a in log.attempts()] if resume else []
+        result = build_method(method).run(context, logged)
         confirm = None
         if result.solved and config.confirm > 0:
             confirm = confirm_rate(problem, verifier, engine, config, log, result.attempts_used + 1)
@@ -63,25 +81,45 @@ def solve(problem: Problem, verifier: Verifier, config: SolveConfig, log: RunLog
             engine.close()
 
 
-def confirm_rate(problem, verifier, engine: Engine, config: SolveConfig, log: RunLog, first_index: int
-                 ) -> dict[str, Any]:
+def confirm_rate(
+    problem, verifier, engine: Engine, config: SolveConfig, log: RunLog, first_index: int
+) -> dict[str, Any]:
     """Sample `config.confirm` more attempts from the adapted policy; their pass rate says
     whether the problem is now reliably solved or the hit was luck."""
     n = config.confirm
     prompt_ids = engine.policy.chat_ids(problem.messages())
-    attempts = sample_and_verify(engine.sampler, verifier, prompt_ids, n, config.sampling,
-                                 round_seed(config.seed, 10_000), first_index, 0, engine.policy.version, log,
-                                 Tally(), phase="confirm", parallel=problem.limits.parallel)
+    attempts = sample_and_verify(
+        engine.sampler,
+        verifier,
+        prompt_ids,
+        n,
+        config.sampling,
+        round_seed(config.seed, 10_000),
+        first_index,
+        0,
+        engine.policy.version,
+        log,
+        Tally(),
+        phase="confirm",
+        parallel=problem.limits.parallel,
+    )
     passes = sum(a.passed for a in attempts)
     return {"samples": n, "passes": passes, "pass_rate": passes / n}
 
 
-def _run_probe(problem, verifier, engine: Engine, config: SolveConfig, log: RunLog, samples: int) -> dict:
+def _run_probe(
+    problem, verifier, engine: Engine, config: SolveConfig, log: RunLog, samples: int
+) -> dict:
     if 3 * samples >= config.budget:
-        raise UsageError(f"a probe of {samples} samples may use {3 * samples} attempts, the budget is "
-                         f"{config.budget}", hint="raise --budget or lower --probe-samples")
+        raise UsageError(
+            f"a probe of {samples} samples may use {3 * samples} attempts, the budget is "
+            f"{config.budget}",
+            hint="raise --budget or lower --probe-samples",
+        )
     report, _ = probe(problem, verifier, engine.policy, engine.sampler, config, samples, log)
-    log.update(probe=report, decision={"method": report["recommendation"], "reason": report["reason"]})
+    log.update(
+        probe=report, decision={"method": report["recommendation"], "reason": report["reason"]}
+    )
     return report
 
 
@@ -90,34 +128,57 @@ def _probe_result(log: RunLog, report: dict) -> SearchResult:
     return SearchResult(True, winner["index"], report["attempts"], 0, winner["text"], Tally())
 
 
-def _search(method: str, problem, verifier, engine: Engine, config: SolveConfig, log, progress, offset: int):
-    policy, sampler = engine.policy, engine.sampler
-    if method == "sdpo":
-        return SdpoSearch(problem, verifier, policy, sampler, config, log, progress, offset=offset)
-    if method == "multiturn":
-        return MultiTurnSearch(problem, verifier, policy, sampler, config, log, progress, offset=offset)
-    return BestOfKPool(problem, verifier, policy, sampler, config, log, progress, stop_at_first=True,
-                       offset=offset)
-
-
-def _finish(problem, config, log: RunLog, result: SearchResult, confirm, engine: Engine, started: float,
-            method: str) -> dict[str, Any]:
+def _finish(
+    problem,
+    config,
+    log: RunLog,
+    result: SearchResult,
+    confirm,
+    engine: Engine,
+    started: float,
+    method: str,
+) -> dict[str, Any]:
     engine.policy.save_adapter(str(log.dir / "adapter"))
     if result.solution is not None:
         log.write_text("solution.txt", result.solution)
-    summary = summarize(problem, config, log, result, confirm, engine.backend, time.monotonic() - started, method)
+    summary = summarize(
+        problem, config, log, result, confirm, engine.backend, time.monotonic() - started, method
+    )
     log.update(status="solved" if result.solved else "unsolved", result=summary)
     return summary
 
 
-def summarize(problem: Problem, config: SolveConfig, log: RunLog, result, confirm, backend: str,
-              seconds: float, method: str = "sdpo") -> dict[str, Any]:
-    return {"problem": problem.id, "method": method, "probe": log.info.get("probe"), "solved": result.solved,
-            "attempts_to_solve": result.attempts_to_solve, "attempts": result.attempts_used,
-            "rounds": result.rounds, "budget": config.budget, "solution": result.solution,
-            "confirm": confirm, "run_dir": str(log.dir), "backend": backend,
-            "timings": {"total_s": round(seconds, 2), **{k: v for k, v in result.tally.to_json().items()
-                                                          if k.endswith("_s")}},
-            "tokens": {"generated": result.tally.tokens_generated,
-                       "processed": result.tally.tokens_processed},
-            "rounds_metrics": result.round_metrics, "config": config.to_json()}
+def summarize(
+    problem: Problem,
+    config: SolveConfig,
+    log: RunLog,
+    result,
+    confirm,
+    backend: str,
+    seconds: float,
+    method: str = "sdpo",
+) -> dict[str, Any]:
+    return {
+        "problem": problem.id,
+        "method": method,
+        "probe": log.info.get("probe"),
+        "solved": result.solved,
+        "attempts_to_solve": result.attempts_to_solve,
+        "attempts": result.attempts_used,
+        "rounds": result.rounds,
+        "budget": config.budget,
+        "solution": result.solution,
+        "confirm": confirm,
+        "run_dir": str(log.dir),
+        "backend": backend,
+        "timings": {
+            "total_s": round(seconds, 2),
+            **{k: v for k, v in result.tally.to_json().items() if k.endswith("_s")},
+        },
+        "tokens": {
+            "generated": result.tally.tokens_generated,
+            "processed": result.tally.tokens_processed,
+        },
+        "rounds_metrics": result.round_metrics,
+        "config": config.to_json(),
+    }

@@ -1,1 +1,2 @@
-"""Training: pure SDPO loss functions, the LoRA policy with its regularised teacher, one update step."""
+"""Training: pure SDPO loss functions, the LoRA policy with its regularised teacher,
+one update step."""

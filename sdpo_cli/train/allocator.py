@@ -28,4 +28,6 @@ def keep_freed_memory() -> bool:
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return False
     libc = ctypes.CDLL("libc.so.6")
-    return bool(libc.mallopt(M_MMAP_THRESHOLD, THRESHOLD)) and bool(libc.mallopt(M_TRIM_THRESHOLD, THRESHOLD))
+    return bool(libc.mallopt(M_MMAP_THRESHOLD, THRESHOLD)) and bool(
+        libc.mallopt(M_TRIM_THRESHOLD, THRESHOLD)
+    )

@@ -63,13 +63,28 @@ class FusedLoraLinear(PeftLoraLinear):
         if adapter is None:
             return super().forward(x, *args, **kwargs)
         base = self.get_base_layer()
-        return LowRankLinear.apply(x, base.weight, base.bias, self.lora_A[adapter].weight,
-                                   self.lora_B[adapter].weight, self.scaling[adapter])
+        return LowRankLinear.apply(
+            x,
+            base.weight,
+            base.bias,
+            self.lora_A[adapter].weight,
+            self.lora_B[adapter].weight,
+            self.scaling[adapter],
+        )
 
     def _single_plain_adapter(self) -> str | None:
-        if self.disable_adapters or self.merged or self.fan_in_fan_out or len(self.active_adapters) != 1:
+        if (
+            self.disable_adapters
+            or self.merged
+            or self.fan_in_fan_out
+            or len(self.active_adapters) != 1
+        ):
             return None
         name = self.active_adapters[0]
-        plain = (name in self.lora_A and name not in self.lora_variant and self.lora_B[name].bias is None
-                 and isinstance(self.lora_dropout[name], torch.nn.Identity))
+        plain = (
+            name in self.lora_A
+            and name not in self.lora_variant
+            and self.lora_B[name].bias is None
+            and isinstance(self.lora_dropout[name], torch.nn.Identity)
+        )
         return name if plain else None

@@ -46,10 +46,14 @@ def row_logsumexp(logits: torch.Tensor) -> torch.Tensor:
     """log(sum(exp)) over the last axis of [R, V] logits, in at least fp32, `ROWS_PER_CHUNK`
     rows at a time (no gradient)."""
     with torch.no_grad():
-        return torch.cat([torch.logsumexp(wide(chunk), -1) for chunk in logits.split(ROWS_PER_CHUNK)])
+        return torch.cat(
+            [torch.logsumexp(wide(chunk), -1) for chunk in logits.split(ROWS_PER_CHUNK)]
+        )
 
 
-def token_log_probs(logits: torch.Tensor, ids: torch.Tensor, normaliser: torch.Tensor) -> torch.Tensor:
+def token_log_probs(
+    logits: torch.Tensor, ids: torch.Tensor, normaliser: torch.Tensor
+) -> torch.Tensor:
     """log-probs [R] of the ids [R] under softmax(logits [R, V]), detached; `normaliser`:
     the logits' row_logsumexp."""
     return wide(logits.detach().gather(-1, ids.unsqueeze(-1)).squeeze(-1)) - normaliser
@@ -80,22 +84,31 @@ class TopKLogProbs(torch.autograd.Function):
         return grad, None, None
 
 
-def topk_support(student_logits: torch.Tensor, teacher_logits: torch.Tensor, k: int,
-                 student_normaliser: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def topk_support(
+    student_logits: torch.Tensor,
+    teacher_logits: torch.Tensor,
+    k: int,
+    student_normaliser: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Restrict logits [..., V] to the student's top-k ids plus a tail bucket: two tensors
     [..., k+1] (at least fp32) that are each a proper log-distribution (the teacher's
     detached). `student_normaliser`: the student logits' row_logsumexp, where the caller
     has it already (computed here otherwise)."""
     shape, vocab = student_logits.shape[:-1], student_logits.shape[-1]
-    student_logits, teacher_logits = student_logits.reshape(-1, vocab), teacher_logits.reshape(-1, vocab)
+    student_logits, teacher_logits = (
+        student_logits.reshape(-1, vocab),
+        teacher_logits.reshape(-1, vocab),
+    )
     if student_normaliser is None:
         student_normaliser = row_logsumexp(student_logits)
     student_top, ids = TopKLogProbs.apply(student_logits, student_normaliser.reshape(-1), k)
     teacher_top = wide(teacher_logits.gather(-1, ids)) - row_logsumexp(teacher_logits)[:, None]
     student_tail = log1mexp(torch.logsumexp(student_top, dim=-1, keepdim=True))
     teacher_tail = log1mexp(torch.logsumexp(teacher_top, dim=-1, keepdim=True))
-    return (torch.cat([student_top, student_tail], -1).reshape(*shape, k + 1),
-            torch.cat([teacher_top, teacher_tail], -1).reshape(*shape, k + 1))
+    return (
+        torch.cat([student_top, student_tail], -1).reshape(*shape, k + 1),
+        torch.cat([teacher_top, teacher_tail], -1).reshape(*shape, k + 1),
+    )
 
 
 def kl(p_logp: torch.Tensor, q_logp: torch.Tensor) -> torch.Tensor:
@@ -103,30 +116,41 @@ def kl(p_logp: torch.Tensor, q_logp: torch.Tensor) -> torch.Tensor:
     return (p_logp.exp() * (p_logp - q_logp)).sum(-1)
 
 
-def divergence(student_logp: torch.Tensor, teacher_logp: torch.Tensor, alpha: float) -> torch.Tensor:
+def divergence(
+    student_logp: torch.Tensor, teacher_logp: torch.Tensor, alpha: float
+) -> torch.Tensor:
     """D(p_s || q) per position for the given alpha (see module docstring)."""
     if alpha <= 0.0:
         return kl(teacher_logp, student_logp)
     if alpha >= 1.0:
         return kl(student_logp, teacher_logp)
-    mixture = torch.logsumexp(torch.stack([student_logp + math.log(1 - alpha),
-                                           teacher_logp + math.log(alpha)]), dim=0)
+    mixture = torch.logsumexp(
+        torch.stack([student_logp + math.log(1 - alpha), teacher_logp + math.log(alpha)]), dim=0
+    )
     return (1 - alpha) * kl(student_logp, mixture) + alpha * kl(teacher_logp, mixture)
 
 
-def importance_weights(train_logp: torch.Tensor, sampler_logp: torch.Tensor, clip: float = IS_CLIP
-                       ) -> torch.Tensor:
+def importance_weights(
+    train_logp: torch.Tensor, sampler_logp: torch.Tensor, clip: float = IS_CLIP
+) -> torch.Tensor:
     """exp(logp_train - logp_sampler), detached and clipped from above (METHOD.md §1)."""
     return torch.exp(train_logp.detach() - sampler_logp).clamp(max=clip)
 
 
-def sdpo_token_losses(student_logits: torch.Tensor, teacher_logits: torch.Tensor, alpha: float,
-                      topk: int, student_normaliser: torch.Tensor | None = None) -> torch.Tensor:
+def sdpo_token_losses(
+    student_logits: torch.Tensor,
+    teacher_logits: torch.Tensor,
+    alpha: float,
+    topk: int,
+    student_normaliser: torch.Tensor | None = None,
+) -> torch.Tensor:
     """Divergence per position [...] from logits [..., V]; the teacher gets no gradient.
     `student_normaliser`: as for topk_support."""
     teacher_logits = teacher_logits.detach()
     if topk > 0:
-        student_logp, teacher_logp = topk_support(student_logits, teacher_logits, topk, student_normaliser)
+        student_logp, teacher_logp = topk_support(
+            student_logits, teacher_logits, topk, student_normaliser
+        )
     else:
         student_logp = torch.log_softmax(wide(student_logits), -1)
         teacher_logp = torch.log_softmax(wide(teacher_logits), -1)

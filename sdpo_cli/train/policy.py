@@ -42,7 +42,9 @@ class Batch:
     response_mask: torch.Tensor  # [B, T], 1.0 on real response tokens
 
 
-def pad_responses(responses: list[list[int]], pad_id: int, device: str) -> tuple[torch.Tensor, torch.Tensor]:
+def pad_responses(
+    responses: list[list[int]], pad_id: int, device: str
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Responses right-padded to the longest: token ids [B, T] and a mask [B, T] that is
     1.0 on real tokens."""
     width = max(max(len(r) for r in responses), 1)
@@ -70,33 +72,51 @@ def pack(prompts: list[list[int]], responses: list[list[int]], pad_id: int, devi
         mask.append([0] * left + [1] * (len(prompt) + len(response)) + [0] * right)
     attention = torch.tensor(mask, device=device)
     positions = (attention.cumsum(-1) - 1).clamp(min=0)
-    return Batch(torch.tensor(ids, device=device), attention, positions,
-                 *pad_responses(responses, pad_id, device))
+    return Batch(
+        torch.tensor(ids, device=device),
+        attention,
+        positions,
+        *pad_responses(responses, pad_id, device),
+    )
 
 
 class Policy:
     def __init__(self, model_path: str, config: TrainConfig, device: str = "cpu"):
         self.config = config
         self.device = device
-        dtype = {"bfloat16": torch.bfloat16, "float32": torch.float32, "float16": torch.float16}[config.dtype]
+        dtype = {"bfloat16": torch.bfloat16, "float32": torch.float32, "float16": torch.float16}[
+            config.dtype
+        ]
         self.tokenizer = AutoTokenizer.from_pretrained(model_path)
         base = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype).to(device)
-        lora = LoraConfig(r=config.lora_rank, lora_alpha=config.lora_alpha, lora_dropout=0.0,
-                          target_modules=list(config.lora_targets) if config.lora_targets != ("all-linear",)
-                          else "all-linear")
-        lora._register_custom_module({torch.nn.Linear: FusedLoraLinear})  # peft's layer, one autograd node
+        lora = LoraConfig(
+            r=config.lora_rank,
+            lora_alpha=config.lora_alpha,
+            lora_dropout=0.0,
+            target_modules=list(config.lora_targets)
+            if config.lora_targets != ("all-linear",)
+            else "all-linear",
+        )
+        lora._register_custom_module(
+            {torch.nn.Linear: FusedLoraLinear}
+        )  # peft's layer, one autograd node
         self.model = get_peft_model(base, lora, adapter_name=STUDENT)
         if config.teacher == "ema":
             self.model.add_adapter(TEACHER, lora)
             self._copy_adapter(STUDENT, TEACHER)
         self.model.set_adapter(STUDENT)
-        self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None \
+        self.pad_id = (
+            self.tokenizer.pad_token_id
+            if self.tokenizer.pad_token_id is not None
             else self.tokenizer.eos_token_id
+        )
         self.version = 0
 
     # -- prompts ------------------------------------------------------------------
     def chat_ids(self, messages: list[dict[str, str]]) -> list[int]:
-        ids = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
+        ids = self.tokenizer.apply_chat_template(
+            messages, add_generation_prompt=True, tokenize=True
+        )
         if isinstance(ids, dict) or hasattr(ids, "input_ids"):
             ids = ids["input_ids"]
         return list(ids)
@@ -114,8 +134,10 @@ class Policy:
         dtype = self.model.get_base_model().dtype
         if dtype == torch.float32:
             return self.model(**inputs)
-        with torch.autocast(device_type=torch.device(self.device).type, dtype=dtype), \
-                disable_input_dtype_casting(self.model):
+        with (
+            torch.autocast(device_type=torch.device(self.device).type, dtype=dtype),
+            disable_input_dtype_casting(self.model),
+        ):
             return self.model(**inputs)
 
     def response_logits(self, batch: Batch) -> torch.Tensor:
@@ -125,20 +147,31 @@ class Policy:
         # gets a strided slice, which torch's matmul does not fold into one matrix product;
         # it copies the transposed head weight (49152 x 576 for the default model) on every
         # call instead, a 0.17 s detour against the 0.02 s that the prompt's extra logits cost.
-        out = self.forward(input_ids=batch.input_ids, attention_mask=batch.attention_mask,
-                           position_ids=batch.position_ids, use_cache=False)
-        return out.logits[:, -width_r - 1:-1, :]
+        out = self.forward(
+            input_ids=batch.input_ids,
+            attention_mask=batch.attention_mask,
+            position_ids=batch.position_ids,
+            use_cache=False,
+        )
+        return out.logits[:, -width_r - 1 : -1, :]
 
     @torch.no_grad()
-    def mean_logprobs(self, prompts: list[list[int]], responses: list[list[int]], micro_batch: int = 4
-                      ) -> list[float]:
+    def mean_logprobs(
+        self, prompts: list[list[int]], responses: list[list[int]], micro_batch: int = 4
+    ) -> list[float]:
         """Mean per-token log-prob of each response given its prompt, under the student."""
         means = []
         for start in range(0, len(prompts), micro_batch):
-            batch = pack(prompts[start:start + micro_batch], responses[start:start + micro_batch],
-                         self.pad_id, self.device)
+            batch = pack(
+                prompts[start : start + micro_batch],
+                responses[start : start + micro_batch],
+                self.pad_id,
+                self.device,
+            )
             logp = torch.log_softmax(self.response_logits(batch).float(), -1)
-            token = logp.gather(-1, batch.response_ids.unsqueeze(-1)).squeeze(-1) * batch.response_mask
+            token = (
+                logp.gather(-1, batch.response_ids.unsqueeze(-1)).squeeze(-1) * batch.response_mask
+            )
             means += (token.sum(-1) / batch.response_mask.sum(-1).clamp(min=1)).tolist()
         return means
 
@@ -146,8 +179,12 @@ class Policy:
     def teacher_views(self) -> tuple[str, ...]:
         """The weights the teacher's logits come from (`adapter` names), in the order
         `combine_teacher` takes them."""
-        return {"ema": (TEACHER,), "live": (STUDENT,), "frozen": (INITIAL,),
-                "trust-region": (INITIAL, STUDENT)}[self.config.teacher]
+        return {
+            "ema": (TEACHER,),
+            "live": (STUDENT,),
+            "frozen": (INITIAL,),
+            "trust-region": (INITIAL, STUDENT),
+        }[self.config.teacher]
 
     def combine_teacher(self, logits: list[torch.Tensor]) -> torch.Tensor:
         """The teacher's logits from those of its views (trust-region: lerp from the
@@ -191,8 +228,11 @@ class Policy:
         return [p for n, p in self.model.named_parameters() if f".{STUDENT}." in n and "lora_" in n]
 
     def _adapter_params(self, adapter: str) -> dict[str, torch.nn.Parameter]:
-        return {n.replace(f".{adapter}.", "."): p for n, p in self.model.named_parameters()
-                if f".{adapter}." in n and "lora_" in n}
+        return {
+            n.replace(f".{adapter}.", "."): p
+            for n, p in self.model.named_parameters()
+            if f".{adapter}." in n and "lora_" in n
+        }
 
     @torch.no_grad()
     def _copy_adapter(self, source: str, target: str) -> None:
@@ -230,9 +270,14 @@ class Policy:
         and sum (the same values as peft's delta weight added in fp32, in about half the
         time: the sampler's weight sync does this for every adapted layer each round)."""
         weight = module.base_layer.weight
-        lora_a, lora_b = module.lora_A[adapter].weight.float(), module.lora_B[adapter].weight.float()
+        lora_a, lora_b = (
+            module.lora_A[adapter].weight.float(),
+            module.lora_B[adapter].weight.float(),
+        )
         if module.fan_in_fan_out:  # weight stored [in, out] (GPT-2's Conv1D)
-            merged = torch.addmm(weight.float(), lora_a.t(), lora_b.t(), alpha=module.scaling[adapter])
+            merged = torch.addmm(
+                weight.float(), lora_a.t(), lora_b.t(), alpha=module.scaling[adapter]
+            )
         else:
             merged = torch.addmm(weight.float(), lora_b, lora_a, alpha=module.scaling[adapter])
         return merged.to(weight.dtype)

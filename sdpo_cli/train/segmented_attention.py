@@ -55,7 +55,8 @@ class SegmentedAttention(torch.autograd.Function):
             mask = segment_mask(end - start, prefix, window, query.device)
             keys, values = _segment(key, prefix, start, end), _segment(value, prefix, start, end)
             out[:, :, start:end] = F.scaled_dot_product_attention(
-                query[:, :, start:end], keys, values, attn_mask=mask, scale=scaling, enable_gqa=True)
+                query[:, :, start:end], keys, values, attn_mask=mask, scale=scaling, enable_gqa=True
+            )
         ctx.save_for_backward(query, key, value, out)
         ctx.spans, ctx.scaling, ctx.window = spans, scaling, window
         return out
@@ -68,19 +69,25 @@ class SegmentedAttention(torch.autograd.Function):
         grad_k, grad_v = torch.zeros_like(key), torch.zeros_like(value)
         for start, end in ctx.spans:
             mask = segment_mask(end - start, prefix, ctx.window, query.device)
-            dq, dk, dv = _segment_backward(query[0, :, start:end], _segment(key, prefix, start, end)[0],
-                                           _segment(value, prefix, start, end)[0], out[0, :, start:end],
-                                           grad_out[0, :, start:end], mask, ctx.scaling)
+            dq, dk, dv = _segment_backward(
+                query[0, :, start:end],
+                _segment(key, prefix, start, end)[0],
+                _segment(value, prefix, start, end)[0],
+                out[0, :, start:end],
+                grad_out[0, :, start:end],
+                mask,
+                ctx.scaling,
+            )
             grad_q[0, :, start:end] = dq
             for grad, part in ((grad_k, dk), (grad_v, dv)):
                 grad[0, :, :prefix] += part[:, :prefix]
-                grad[0, :, prefix + start:prefix + end] = part[:, prefix:]
+                grad[0, :, prefix + start : prefix + end] = part[:, prefix:]
         return grad_q, grad_k, grad_v, None, None, None
 
 
 def _segment(states: torch.Tensor, prefix: int, start: int, end: int) -> torch.Tensor:
     """The prefix's keys (or values) followed by one segment's."""
-    return torch.cat([states[:, :, :prefix], states[:, :, prefix + start:prefix + end]], dim=2)
+    return torch.cat([states[:, :, :prefix], states[:, :, prefix + start : prefix + end]], dim=2)
 
 
 def _segment_backward(q, k, v, o, grad_o, mask, scaling):
@@ -101,19 +108,39 @@ def _segment_backward(q, k, v, o, grad_o, mask, scaling):
     grad_v = torch.bmm(weights.to(v.dtype).transpose(1, 2), grad_o)
     # d(scores) = weights * (d(weights) - rowsum(grad_o * o)), the softmax backward
     row = (grad_o.float() * o.float()).sum(-1, keepdim=True)
-    grad_scores = torch.bmm(grad_o, v.transpose(1, 2)).float().sub_(row).mul_(weights).mul_(scaling).to(q.dtype)
+    grad_scores = (
+        torch.bmm(grad_o, v.transpose(1, 2))
+        .float()
+        .sub_(row)
+        .mul_(weights)
+        .mul_(scaling)
+        .to(q.dtype)
+    )
     grad_q = torch.bmm(grad_scores, k).reshape(heads, length, dim)
     grad_k = torch.bmm(grad_scores.transpose(1, 2), q)
     return grad_q, grad_k, grad_v
 
 
-def segmented_attention(module, query, key, value, attention_mask, dropout: float = 0.0, scaling=None,
-                        segments=None, sliding_window=None, softcap=None, **kwargs):
+def segmented_attention(
+    module,
+    query,
+    key,
+    value,
+    attention_mask,
+    dropout: float = 0.0,
+    scaling=None,
+    segments=None,
+    sliding_window=None,
+    softcap=None,
+    **kwargs,
+):
     """transformers' attention-interface signature; returns ([1, N, H, D], None)."""
     if segments is None:
         raise ValueError("segmented attention needs the packed sequence's `segments`")
     if dropout or softcap:
-        raise NotImplementedError("segmented attention has no attention dropout or logit soft-capping")
+        raise NotImplementedError(
+            "segmented attention has no attention dropout or logit soft-capping"
+        )
     scale = scaling if scaling is not None else query.shape[-1] ** -0.5
     out = SegmentedAttention.apply(query, key, value, segments, scale, sliding_window)
     return out.transpose(1, 2), None

@@ -44,16 +44,20 @@ class SharedPrompt:
         self._roots, self._leaves = [], []
         if len(self.prefix) > 1:
             # no output head: every logit needed comes from the packed segments
-            out = policy.forward(input_ids=torch.tensor([self.prefix[:-1]], device=self.device),
-                                 use_cache=True, logits_to_keep=kept_positions([], self.device))
+            out = policy.forward(
+                input_ids=torch.tensor([self.prefix[:-1]], device=self.device),
+                use_cache=True,
+                logits_to_keep=kept_positions([], self.device),
+            )
             cache = out.past_key_values
             self._roots = [t for layer in cache.layers for t in (layer.keys, layer.values)]
             # a root that no trainable weight reaches (the first layer's keys and values when
             # the adapter leaves its projections alone) stays a plain tensor: no graph to run
             self._leaves = [t.detach().requires_grad_(t.requires_grad) for t in self._roots]
 
-    def response_logits(self, responses: list[list[int]], prompts: list[list[int]] | None = None
-                        ) -> torch.Tensor:
+    def response_logits(
+        self, responses: list[list[int]], prompts: list[list[int]] | None = None
+    ) -> torch.Tensor:
         """Logits [R, V] predicting each response token, the attempts' responses one after
         another (R tokens in all). `prompts`: each attempt's full prompt, which begins with
         the prefix (default: the prefix itself). Each attempt is one segment of a packed
@@ -82,15 +86,23 @@ class SharedPrompt:
             for layer in range(len(self._leaves) // 2):
                 cache.update(self._leaves[2 * layer], self._leaves[2 * layer + 1], layer)
         with segmented_attention_on(self.policy.model):
-            out = self.policy.forward(input_ids=torch.tensor([ids], device=self.device),
-                                      position_ids=torch.tensor([positions], device=self.device),
-                                      past_key_values=cache, use_cache=cache is not None, segments=spans,
-                                      logits_to_keep=kept_positions(keep, self.device))
+            out = self.policy.forward(
+                input_ids=torch.tensor([ids], device=self.device),
+                position_ids=torch.tensor([positions], device=self.device),
+                past_key_values=cache,
+                use_cache=cache is not None,
+                segments=spans,
+                logits_to_keep=kept_positions(keep, self.device),
+            )
         return out.logits[0]
 
     def backward(self) -> None:
         """Back-propagate the gradient collected on the prefix's cache through its graph."""
-        pairs = [(root, leaf.grad) for root, leaf in zip(self._roots, self._leaves) if leaf.grad is not None]
+        pairs = [
+            (root, leaf.grad)
+            for root, leaf in zip(self._roots, self._leaves)
+            if leaf.grad is not None
+        ]
         if pairs:
             torch.autograd.backward([r for r, _ in pairs], [g for _, g in pairs])
         self._roots = self._leaves = []
@@ -105,7 +117,7 @@ class SharedTeacher:
 
     def __init__(self, policy, prompts: list[list[int]]):
         self.policy = policy
-        prefix = prompts[0][:common_prefix_length(prompts)]
+        prefix = prompts[0][: common_prefix_length(prompts)]
         with torch.no_grad():
             self.shared = {}
             for view in policy.teacher_views():

@@ -29,21 +29,31 @@ class Example:
 
 def make_optimizer(policy: Policy) -> torch.optim.Optimizer:
     config = policy.config
-    return torch.optim.AdamW(policy.trainable_parameters(), lr=config.learning_rate,
-                             weight_decay=config.weight_decay)
+    return torch.optim.AdamW(
+        policy.trainable_parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+    )
 
 
 def sdpo_update(policy: Policy, optimizer: torch.optim.Optimizer, examples: list[Example]) -> dict:
     """Apply one update; returns its metrics. With no active attempt, nothing changes."""
     active = [e for e in examples if e.teacher_prompt is not None and e.response]
-    metrics = {"active_attempts": len(active), "attempts": len(examples), "loss": None,
-               "kl": None, "grad_norm": None, "is_weight_mean": None, "tokens": 0}
+    metrics = {
+        "active_attempts": len(active),
+        "attempts": len(examples),
+        "loss": None,
+        "kl": None,
+        "grad_norm": None,
+        "is_weight_mean": None,
+        "tokens": 0,
+    }
     if not active:
         return metrics
     optimizer.zero_grad(set_to_none=True)
     policy.model.train()
     metrics.update(_accumulate(policy, active, backward=True))
-    grad_norm = torch.nn.utils.clip_grad_norm_(policy.trainable_parameters(), policy.config.grad_clip)
+    grad_norm = torch.nn.utils.clip_grad_norm_(
+        policy.trainable_parameters(), policy.config.grad_clip
+    )
     optimizer.step()
     policy.model.eval()
     policy.update_teacher()
@@ -78,13 +88,15 @@ def _accumulate(policy: Policy, active: list[Example], backward: bool) -> dict:
         shared = SharedPrompt(policy, list(prompt))
         student_s += time.perf_counter() - clock
         for start in range(0, len(group), config.micro_batch):
-            chunk = group[start:start + config.micro_batch]
+            chunk = group[start : start + config.micro_batch]
             responses = [e.response for e in chunk]
             clock = time.perf_counter()
             teacher_logits = teacher.response_logits(responses, [e.teacher_prompt for e in chunk])
             teacher_s += time.perf_counter() - clock
             clock = time.perf_counter()
-            part = _token_losses(shared.response_logits(responses), teacher_logits, chunk, config, total, backward)
+            part = _token_losses(
+                shared.response_logits(responses), teacher_logits, chunk, config, total, backward
+            )
             student_s += time.perf_counter() - clock
             for key, value in part.items():
                 sums[key] += value
@@ -92,13 +104,25 @@ def _accumulate(policy: Policy, active: list[Example], backward: bool) -> dict:
         if backward:
             shared.backward()
         student_s += time.perf_counter() - clock
-    return {"loss": sums["loss"], "kl": sums["kl"] / total, "is_weight_mean": sums["weight"] / total,
-            "tokens": total, "sampler_gap": sums["gap"] / sums["gap_tokens"] if sums["gap_tokens"] else None,
-            "teacher_forward_s": round(teacher_s, 3), "student_forward_backward_s": round(student_s, 3)}
+    return {
+        "loss": sums["loss"],
+        "kl": sums["kl"] / total,
+        "is_weight_mean": sums["weight"] / total,
+        "tokens": total,
+        "sampler_gap": sums["gap"] / sums["gap_tokens"] if sums["gap_tokens"] else None,
+        "teacher_forward_s": round(teacher_s, 3),
+        "student_forward_backward_s": round(student_s, 3),
+    }
 
 
-def _token_losses(student_logits: torch.Tensor, teacher_logits: torch.Tensor, examples: list[Example],
-                  config, total: int, backward: bool) -> dict[str, float]:
+def _token_losses(
+    student_logits: torch.Tensor,
+    teacher_logits: torch.Tensor,
+    examples: list[Example],
+    config,
+    total: int,
+    backward: bool,
+) -> dict[str, float]:
     """Loss terms of a micro-batch's response tokens (student and teacher logits [R, V],
     the examples' responses one after another); with `backward`, the gradient of their
     share of the mean loss over all `total` active tokens."""
@@ -106,8 +130,12 @@ def _token_losses(student_logits: torch.Tensor, teacher_logits: torch.Tensor, ex
     response_ids = torch.tensor([t for e in examples for t in e.response], device=device)
     sampler = _sampler_logprobs(examples, device)
     normaliser = row_logsumexp(student_logits)  # one pass over the vocabulary, used twice
-    per_token = sdpo_token_losses(student_logits, teacher_logits, config.alpha, config.topk, normaliser)
-    token_logp = token_log_probs(student_logits, response_ids, normaliser)  # for the weights and the parity gap
+    per_token = sdpo_token_losses(
+        student_logits, teacher_logits, config.alpha, config.topk, normaliser
+    )
+    token_logp = token_log_probs(
+        student_logits, response_ids, normaliser
+    )  # for the weights and the parity gap
     gap, gap_tokens = 0.0, 0
     if sampler is None:
         weights = torch.ones_like(per_token)
@@ -117,8 +145,13 @@ def _token_losses(student_logits: torch.Tensor, teacher_logits: torch.Tensor, ex
     loss = (per_token * weights).sum() / total
     if backward:
         loss.backward()
-    return {"loss": loss.item(), "kl": per_token.detach().sum().item(), "weight": weights.sum().item(),
-            "gap": gap, "gap_tokens": gap_tokens}
+    return {
+        "loss": loss.item(),
+        "kl": per_token.detach().sum().item(),
+        "weight": weights.sum().item(),
+        "gap": gap,
+        "gap_tokens": gap_tokens,
+    }
 
 
 def _by_student_prompt(examples: list[Example]) -> dict[tuple[int, ...], list[Example]]:

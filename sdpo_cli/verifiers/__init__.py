@@ -1,1 +1,2 @@
-"""Verifiers: one file per kind, plus the sandbox that runs model-written code. Never imports torch."""
+"""Verifiers: one file per kind, plus the sandbox that runs model-written code.
+Never imports torch."""

@@ -50,8 +50,10 @@ class AnswerVerifier(Verifier):
         self.reject_unknown_options({"expected", "extract", "compare", "tolerance"})
         expected = self.option("expected", (str, int, float, list))
         self.expected = [str(e) for e in (expected if isinstance(expected, list) else [expected])]
-        if not self.expected or not all(isinstance(e, (str, int, float)) for e in
-                                        (expected if isinstance(expected, list) else [expected])):
+        if not self.expected or not all(
+            isinstance(e, (str, int, float))
+            for e in (expected if isinstance(expected, list) else [expected])
+        ):
             raise self.option_error("expected", "must be an answer or a non-empty list of answers")
         self.method = self.option("extract", str, "answer_line", choices=METHODS)
         self.compare = self.option("compare", str, "normalized", choices=COMPARES)
@@ -63,22 +65,38 @@ class AnswerVerifier(Verifier):
         wrong = "0" if self.compare == "numeric" else "no idea"
         if wrong in self.expected:
             wrong = "1"
-        formatted = {"tag": f"<answer>{wrong}</answer>", "boxed": f"\\boxed{{{wrong}}}",
-                     "answer_line": f"Answer: {wrong}", "last_line": wrong}[self.method]
+        formatted = {
+            "tag": f"<answer>{wrong}</answer>",
+            "boxed": f"\\boxed{{{wrong}}}",
+            "answer_line": f"Answer: {wrong}",
+            "last_line": wrong,
+        }[self.method]
         return {"empty text": "", "wrong constant answer": formatted}
 
     def check(self, attempt: str) -> Verdict:
         found = extract(attempt, self.method)
         if found is None or not found.strip():
-            return Verdict(False, 0.0, f"No final answer was found. {HOW_TO[self.method]}",
-                           base.NO_ANSWER, {"extracted": None})
+            return Verdict(
+                False,
+                0.0,
+                f"No final answer was found. {HOW_TO[self.method]}",
+                base.NO_ANSWER,
+                {"extracted": None},
+            )
         if any(self._matches(found, e) for e in self.expected):
-            return Verdict(True, 1.0, f"Correct: the answer {found!r} is right.", None, {"extracted": found})
+            return Verdict(
+                True, 1.0, f"Correct: the answer {found!r} is right.", None, {"extracted": found}
+            )
         hint = ""
         if self.compare == "numeric" and parse_number(found) is None:
             hint = " It is not a number; give the answer as a plain number."
-        return Verdict(False, 0.0, f"Wrong Answer\nYour final answer was {found[:250]!r}, which is "
-                       f"not correct.{hint}", base.WRONG_ANSWER, {"extracted": found})
+        return Verdict(
+            False,
+            0.0,
+            f"Wrong Answer\nYour final answer was {found[:250]!r}, which is not correct.{hint}",
+            base.WRONG_ANSWER,
+            {"extracted": found},
+        )
 
     def _matches(self, found: str, expected: str) -> bool:
         if self.compare == "exact":
@@ -86,5 +104,6 @@ class AnswerVerifier(Verifier):
         if self.compare == "normalized":
             return normalise(found) == normalise(expected)
         value, target = parse_number(found), parse_number(expected)
-        return value is not None and math.isclose(value, target, rel_tol=self.tolerance,
-                                                  abs_tol=self.tolerance)
+        return value is not None and math.isclose(
+            value, target, rel_tol=self.tolerance, abs_tol=self.tolerance
+        )

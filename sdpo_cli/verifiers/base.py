@@ -100,8 +100,14 @@ class Verifier:
         """Run `check` (refusing an over-long attempt), time it, clean and cap the feedback."""
         start = time.monotonic()
         if len(attempt) > MAX_ATTEMPT_CHARS:
-            verdict = Verdict(False, 0.0, f"Incorrect Format\nThe attempt is {len(attempt):,} characters "
-                              f"long; at most {MAX_ATTEMPT_CHARS:,} are read.", TOO_LONG, {})
+            verdict = Verdict(
+                False,
+                0.0,
+                f"Incorrect Format\nThe attempt is {len(attempt):,} characters "
+                f"long; at most {MAX_ATTEMPT_CHARS:,} are read.",
+                TOO_LONG,
+                {},
+            )
         else:
             verdict = self.check(attempt)
         verdict.seconds = round(time.monotonic() - start, 4)
@@ -113,15 +119,19 @@ class Verifier:
     # -- option parsing helpers ------------------------------------------------
     def option_error(self, name: str, message: str) -> ProblemError:
         value = self.options.get(name)
-        return ProblemError(f"field 'verifier.{name}' = {value!r:.60} {message}",
-                            str(self.problem.path or "<inline problem>"))
+        return ProblemError(
+            f"field 'verifier.{name}' = {value!r:.60} {message}",
+            str(self.problem.path or "<inline problem>"),
+        )
 
     def option(self, name: str, kind: type | tuple, default: Any = ..., choices=None) -> Any:
         if name not in self.options:
             if default is ...:
-                raise ProblemError(f"missing field 'verifier.{name}' for kind {self.kind!r}",
-                                   str(self.problem.path or "<inline problem>"),
-                                   "see problems/README.md")
+                raise ProblemError(
+                    f"missing field 'verifier.{name}' for kind {self.kind!r}",
+                    str(self.problem.path or "<inline problem>"),
+                    "see problems/README.md",
+                )
             return default
         value = self.options[name]
         if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
@@ -134,5 +144,7 @@ class Verifier:
     def reject_unknown_options(self, known: set[str]) -> None:
         unknown = sorted(set(self.options) - known - {"kind"})
         if unknown:
-            raise self.option_error(unknown[0], f"is not an option of kind {self.kind!r} "
-                                    f"(known: {', '.join(sorted(known))})")
+            raise self.option_error(
+                unknown[0],
+                f"is not an option of kind {self.kind!r} (known: {', '.join(sorted(known))})",
+            )

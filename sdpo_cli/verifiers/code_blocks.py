@@ -24,7 +24,7 @@ def code_blocks(text: str) -> list[str]:
         end = text.find(FENCE, newline + 1)
         if end < 0:
             break
-        blocks.append(text[newline + 1:end])
+        blocks.append(text[newline + 1 : end])
         position = end + len(FENCE)
     return blocks
 

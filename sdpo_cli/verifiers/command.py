@@ -56,36 +56,62 @@ class CommandVerifier(Verifier):
         env = dict(os.environ)
         env["SDPO_PROBLEM_FILE"] = str(self.problem.path.resolve()) if self.problem.path else ""
         try:
-            result = run_trusted(self._resolved_argv(), attempt, self.run_limits, self.problem.directory, env)
+            result = run_trusted(
+                self._resolved_argv(), attempt, self.run_limits, self.problem.directory, env
+            )
         except OSError as exc:
-            raise VerifierError(f"verifier command cannot be started: {exc.strerror}",
-                                " ".join(self.argv), "check verifier.command in the problem file") from None
+            raise VerifierError(
+                f"verifier command cannot be started: {exc.strerror}",
+                " ".join(self.argv),
+                "check verifier.command in the problem file",
+            ) from None
         if result.timed_out:
-            return Verdict(False, 0.0, "Time Limit Exceeded\nThe checker did not finish in time.",
-                           base.TIME_LIMIT, {"returncode": None})
+            return Verdict(
+                False,
+                0.0,
+                "Time Limit Exceeded\nThe checker did not finish in time.",
+                base.TIME_LIMIT,
+                {"returncode": None},
+            )
         self._check_health(result)
         reported = _json_report(result.stdout, " ".join(self.argv))
         if reported is not None:
             passed, score, feedback = reported
-            return Verdict(passed, score, feedback, None if passed else base.WRONG_ANSWER,
-                           {"returncode": result.returncode})
+            return Verdict(
+                passed,
+                score,
+                feedback,
+                None if passed else base.WRONG_ANSWER,
+                {"returncode": result.returncode},
+            )
         passed = result.returncode == 0
         output = (result.stdout.strip() + "\n" + result.stderr.strip()).strip()
         feedback = output or ("Accepted." if passed else "Wrong Answer (checker exit status 1)")
-        return Verdict(passed, 1.0 if passed else 0.0, feedback, None if passed else base.WRONG_ANSWER,
-                       {"returncode": result.returncode})
+        return Verdict(
+            passed,
+            1.0 if passed else 0.0,
+            feedback,
+            None if passed else base.WRONG_ANSWER,
+            {"returncode": result.returncode},
+        )
 
     def _check_health(self, result) -> None:
         where = " ".join(self.argv)
         if result.output_exceeded:
-            raise VerifierError(f"the checker wrote more than {self.limits.max_output_kb} KB of output",
-                                where, "make the checker print less, or raise limits.max_output_kb")
+            raise VerifierError(
+                f"the checker wrote more than {self.limits.max_output_kb} KB of output",
+                where,
+                "make the checker print less, or raise limits.max_output_kb",
+            )
         if result.killed_by is not None and result.returncode < 0:
             raise VerifierError(f"the checker was killed by signal {result.killed_by}", where)
         if result.returncode not in (0, 1):
             tail = (result.stderr.strip().splitlines() or [""])[-1][:200]
-            raise VerifierError(f"the checker exited with status {result.returncode} (0 passes, 1 fails)"
-                                + (f": {tail}" if tail else ""), where)
+            raise VerifierError(
+                f"the checker exited with status {result.returncode} (0 passes, 1 fails)"
+                + (f": {tail}" if tail else ""),
+                where,
+            )
 
 
 def _json_report(stdout: str, where: str) -> tuple[bool, float, str] | None:
@@ -102,13 +128,18 @@ def _json_report(stdout: str, where: str) -> tuple[bool, float, str] | None:
         return None
     passed, score, feedback = data["passed"], data.get("score"), data.get("feedback")
     if not isinstance(passed, bool):
-        raise VerifierError(f"the checker's JSON has passed = {json.dumps(passed)[:40]}; it must be "
-                            "true or false", where)
+        raise VerifierError(
+            f"the checker's JSON has passed = {json.dumps(passed)[:40]}; it must be true or false",
+            where,
+        )
     if score is None:
         score = 1.0 if passed else 0.0
     if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0 <= score <= 1:
-        raise VerifierError(f"the checker's JSON has score = {json.dumps(score)[:40]}; it must be a "
-                            "number from 0 to 1", where)
+        raise VerifierError(
+            f"the checker's JSON has score = {json.dumps(score)[:40]}; it must be a "
+            "number from 0 to 1",
+            where,
+        )
     if feedback is not None and not isinstance(feedback, str):
         raise VerifierError("the checker's JSON has a feedback that is not a string", where)
     return passed, float(score), feedback or ("Accepted." if passed else "Wrong Answer")

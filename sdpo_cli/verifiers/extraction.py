@@ -38,7 +38,7 @@ def _last_tag(text: str) -> str | None:
         end = lower.find("</answer>", start + 8)
         if end < 0:
             break
-        found, position = text[start + 8:end], end + 9
+        found, position = text[start + 8 : end], end + 9
     return found.strip() if found is not None else None
 
 
@@ -50,7 +50,7 @@ def _last_answer_line(text: str) -> str | None:
         label = ANSWER_LABEL.match(line)
         if label is None or label.end() == len(line):
             continue
-        found = line[label.end():].lstrip().lstrip("*").rstrip().rstrip("*")
+        found = line[label.end() :].lstrip().lstrip("*").rstrip().rstrip("*")
     return found.strip() if found is not None else None
 
 

@@ -33,8 +33,12 @@ def to_json(value):
 def describe(exc):
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == "solution.py"]
     line = frames[-1] if frames else None
-    return {"type": type(exc).__name__, "message": str(exc)[:300],
-            "line": line.lineno if line else None, "code": (line.line or "") if line else ""}
+    return {
+        "type": type(exc).__name__,
+        "message": str(exc)[:300],
+        "line": line.lineno if line else None,
+        "code": (line.line or "") if line else "",
+    }
 
 
 def main():
@@ -48,8 +52,17 @@ def main():
         return
     function = namespace.get(ENTRY)
     if not callable(function):
-        emit("ERROR", 0, {"type": "NameError", "message": f"no function named {ENTRY!r} is defined",
-                          "line": None, "code": "", "at_load": True})
+        emit(
+            "ERROR",
+            0,
+            {
+                "type": "NameError",
+                "message": f"no function named {ENTRY!r} is defined",
+                "line": None,
+                "code": "",
+                "at_load": True,
+            },
+        )
         return
     for index, args in enumerate(calls):
         emit("START", index)

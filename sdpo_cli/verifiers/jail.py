@@ -65,9 +65,13 @@ def mount(source, target, fstype, flags, data=None):
 
 
 def set_limits(limits):
-    pairs = [(resource.RLIMIT_CPU, limits["cpu_s"]), (resource.RLIMIT_AS, limits["as_bytes"]),
-             (resource.RLIMIT_FSIZE, limits["fsize_bytes"]), (resource.RLIMIT_NPROC, limits["nproc"]),
-             (resource.RLIMIT_CORE, 0)]
+    pairs = [
+        (resource.RLIMIT_CPU, limits["cpu_s"]),
+        (resource.RLIMIT_AS, limits["as_bytes"]),
+        (resource.RLIMIT_FSIZE, limits["fsize_bytes"]),
+        (resource.RLIMIT_NPROC, limits["nproc"]),
+        (resource.RLIMIT_CORE, 0),
+    ]
     for which, value in pairs:
         resource.setrlimit(which, (value, value))
 
@@ -86,15 +90,49 @@ def read_files(directory):
 # process_vm_readv/writev, kexec_load, kexec_file_load, init/finit/delete_module,
 # reboot, swapon, swapoff, userfaultfd, open_by_handle_at, name_to_handle_at,
 # io_uring_setup, fsopen, fsmount, move_mount, open_tree.
-DENIED_X86_64 = (101, 165, 166, 155, 161, 272, 308, 250, 248, 249, 321, 298, 310, 311, 246,
-                 320, 175, 313, 176, 169, 167, 168, 323, 304, 303, 425, 430, 432, 429, 428)
+DENIED_X86_64 = (
+    101,
+    165,
+    166,
+    155,
+    161,
+    272,
+    308,
+    250,
+    248,
+    249,
+    321,
+    298,
+    310,
+    311,
+    246,
+    320,
+    175,
+    313,
+    176,
+    169,
+    167,
+    168,
+    323,
+    304,
+    303,
+    425,
+    430,
+    432,
+    429,
+    428,
+)
 CLONE_X86_64, CLONE3_X86_64 = 56, 435
 AUDIT_ARCH_X86_64 = 0xC000003E
 
 
 class SockFilter(ctypes.Structure):
-    _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte),
-                ("k", ctypes.c_uint)]
+    _fields_ = [
+        ("code", ctypes.c_ushort),
+        ("jt", ctypes.c_ubyte),
+        ("jf", ctypes.c_ubyte),
+        ("k", ctypes.c_uint),
+    ]
 
 
 class SockFprog(ctypes.Structure):
@@ -111,10 +149,12 @@ def seccomp_program():
     namespace_flags = NAMESPACES | CLONE_NEWUSER | CLONE_NEWCGROUP
     body = [(jge, "EPERM", 0, 0x40000000)]  # the x32 ABI: refused whole
     body += [(jeq, "EPERM", 0, nr) for nr in DENIED_X86_64]
-    body += [(jeq, "ENOSYS", 0, CLONE3_X86_64),  # glibc falls back to clone on ENOSYS
-             (jeq, 0, "ALLOW", CLONE_X86_64),
-             (load, 0, 0, 16),  # clone's flags (first argument, low word)
-             (jset, "EPERM", "ALLOW", namespace_flags)]
+    body += [
+        (jeq, "ENOSYS", 0, CLONE3_X86_64),  # glibc falls back to clone on ENOSYS
+        (jeq, 0, "ALLOW", CLONE_X86_64),
+        (load, 0, 0, 16),  # clone's flags (first argument, low word)
+        (jset, "EPERM", "ALLOW", namespace_flags),
+    ]
     rows = [(load, 0, 0, 4), (jeq, 1, 0, AUDIT_ARCH_X86_64), (ret, 0, 0, kill), (load, 0, 0, 0)]
     rows += body
     labels = {"ALLOW": len(rows), "EPERM": len(rows) + 1, "ENOSYS": len(rows) + 2}
@@ -169,8 +209,10 @@ def build_root(spec, files, uid):
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=4m,mode=755")
     os.mkdir("/tmp/.old")
-    check(libc.syscall(155 if platform.machine() == "x86_64" else 41, b"/tmp", b"/tmp/.old"),
-          "pivot_root")
+    check(
+        libc.syscall(155 if platform.machine() == "x86_64" else 41, b"/tmp", b"/tmp/.old"),
+        "pivot_root",
+    )
     os.chdir("/")
     old = "/.old"
     bound = []
@@ -192,8 +234,12 @@ def build_root(spec, files, uid):
     for name in DEVICES:
         if os.path.exists(f"{old}/dev/{name}"):
             bind(f"{old}/dev/{name}", f"/dev/{name}", writable=True)
-    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
-                         ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
+    for name, target in (
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+    ):
         os.symlink(target, f"/dev/{name}")
     os.mkdir("/proc")
     mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
@@ -281,7 +327,7 @@ def die_with_parent():
 def main():
     die_with_parent()
     spec = json.loads(sys.argv[1])
-    argv = sys.argv[sys.argv.index("--") + 1:]
+    argv = sys.argv[sys.argv.index("--") + 1 :]
     mode = spec["mode"]
     if mode in ("namespaces", "userns"):
         isolate(spec, argv)

@@ -54,7 +54,9 @@ class PythonTestsVerifier(Verifier):
         super().__init__(problem)
         self.reject_unknown_options({"entry_point", "tests", "code_block", "float_tolerance"})
         self.entry_point = self.option("entry_point", str, None)
-        self.code_block = self.option("code_block", str, "last", choices=("last", "defining_entry_point"))
+        self.code_block = self.option(
+            "code_block", str, "last", choices=("last", "defining_entry_point")
+        )
         self.tolerance = float(self.option("float_tolerance", (int, float), 1e-6))
         if self.code_block == "defining_entry_point" and not self.entry_point:
             raise self.option_error("code_block", "needs 'entry_point'")
@@ -64,8 +66,11 @@ class PythonTestsVerifier(Verifier):
         need = {"args", "expected"} if self.entry_point else {"input", "output"}
         for i, test in enumerate(self.tests):
             if not isinstance(test, dict) or not need <= set(test) or set(test) - need - {"hidden"}:
-                raise self.option_error("tests", f"test {i} must be an object with keys "
-                                        f"{' and '.join(sorted(need))} (and optional 'hidden')")
+                raise self.option_error(
+                    "tests",
+                    f"test {i} must be an object with keys "
+                    f"{' and '.join(sorted(need))} (and optional 'hidden')",
+                )
             if self.entry_point and not isinstance(test["args"], list):
                 raise self.option_error("tests", f"test {i}: 'args' must be a list")
             if not self.entry_point and not all(isinstance(test[k], str) for k in need):
@@ -79,7 +84,8 @@ class PythonTestsVerifier(Verifier):
         attempts = {"empty text": "", "program that does nothing": "```python\npass\n```"}
         if self.entry_point:
             attempts["wrong constant answer"] = (
-                f"```python\ndef {self.entry_point}(*args, **kwargs):\n    return 0\n```")
+                f"```python\ndef {self.entry_point}(*args, **kwargs):\n    return 0\n```"
+            )
         else:
             attempts["wrong constant answer"] = "```python\nprint(0)\n```"
         return attempts
@@ -90,9 +96,14 @@ class PythonTestsVerifier(Verifier):
         else:
             program = last_code_block(attempt)
         if program is None:
-            return Verdict(False, 0.0, "Incorrect Format\nNo complete fenced code block was found. "
-                           "Put the whole program in one ```python ... ``` block.",
-                           base.INCORRECT_FORMAT, {"tests_passed": 0, "tests_total": len(self.tests)})
+            return Verdict(
+                False,
+                0.0,
+                "Incorrect Format\nNo complete fenced code block was found. "
+                "Put the whole program in one ```python ... ``` block.",
+                base.INCORRECT_FORMAT,
+                {"tests_passed": 0, "tests_total": len(self.tests)},
+            )
         outcomes = self._run_calls(program) if self.entry_point else self._run_programs(program)
         return self._verdict(outcomes)
 
@@ -104,8 +115,12 @@ class PythonTestsVerifier(Verifier):
             if stop.is_set():
                 return Outcome(index, False, "not_run")
             test = self.tests[index]
-            result = run_sandboxed(["{python}", "-I", "-S", "solution.py"], {"solution.py": program},
-                                   test["input"], self.limits)
+            result = run_sandboxed(
+                ["{python}", "-I", "-S", "solution.py"],
+                {"solution.py": program},
+                test["input"],
+                self.limits,
+            )
             shown = clip(test["input"])
             failure = _run_failure(result)
             if failure:
@@ -113,17 +128,23 @@ class PythonTestsVerifier(Verifier):
                     stop.set()
                 return Outcome(index, False, failure[0], shown, error=failure[1])
             ok = result.stdout.split() == test["output"].split()
-            return Outcome(index, ok, None if ok else base.WRONG_ANSWER, shown, clip(result.stdout.strip()))
+            return Outcome(
+                index, ok, None if ok else base.WRONG_ANSWER, shown, clip(result.stdout.strip())
+            )
 
         with ThreadPoolExecutor(max_workers=self.limits.parallel) as pool:
             return list(pool.map(one, range(len(self.tests))))
 
     def _run_calls(self, program: str) -> list[Outcome]:
         nonce = secrets.token_hex(8)
-        files = {"solution.py": program, "harness.py": HARNESS,
-                 "calls.json": json.dumps([t["args"] for t in self.tests])}
-        result = run_sandboxed(["{python}", "-I", "-S", "harness.py", nonce, self.entry_point],
-                               files, "", self.limits)
+        files = {
+            "solution.py": program,
+            "harness.py": HARNESS,
+            "calls.json": json.dumps([t["args"] for t in self.tests]),
+        }
+        result = run_sandboxed(
+            ["{python}", "-I", "-S", "harness.py", nonce, self.entry_point], files, "", self.limits
+        )
         events = _parse_events(result.stdout, nonce)
         outcomes: list[Outcome] = []
         for index, test in enumerate(self.tests):
@@ -131,12 +152,30 @@ class PythonTestsVerifier(Verifier):
             tag, payload = events.get(index, (None, None))
             if tag == "RESULT":
                 ok = _equal(payload, test["expected"], self.tolerance)
-                outcomes.append(Outcome(index, ok, None if ok else base.WRONG_ANSWER, shown,
-                                        clip(json.dumps(payload))))
+                outcomes.append(
+                    Outcome(
+                        index,
+                        ok,
+                        None if ok else base.WRONG_ANSWER,
+                        shown,
+                        clip(json.dumps(payload)),
+                    )
+                )
             elif tag == "ERROR":
-                kind = base.MEMORY_LIMIT if payload.get("type") == "MemoryError" else base.RUNTIME_ERROR
-                outcomes.append(Outcome(index, False, kind, "" if payload.get("at_load") else shown,
-                                        error=_error_text(payload)))
+                kind = (
+                    base.MEMORY_LIMIT
+                    if payload.get("type") == "MemoryError"
+                    else base.RUNTIME_ERROR
+                )
+                outcomes.append(
+                    Outcome(
+                        index,
+                        False,
+                        kind,
+                        "" if payload.get("at_load") else shown,
+                        error=_error_text(payload),
+                    )
+                )
             else:  # never finished: the whole run stopped on this test or before it
                 failure = _run_failure(result) or (base.RUNTIME_ERROR, _stderr_tail(result))
                 outcomes.append(Outcome(index, False, failure[0], shown, error=failure[1]))
@@ -150,29 +189,43 @@ class PythonTestsVerifier(Verifier):
         total = len(outcomes)
         passed = sum(o.passed for o in outcomes)
         hidden = {i for i, t in enumerate(self.tests) if t.get("hidden")}
-        details: dict[str, Any] = {"tests_passed": passed, "tests_total": total,
-                                   "visible_passed": sum(o.passed for o in outcomes if o.index not in hidden),
-                                   "visible_total": total - len(hidden)}
+        details: dict[str, Any] = {
+            "tests_passed": passed,
+            "tests_total": total,
+            "visible_passed": sum(o.passed for o in outcomes if o.index not in hidden),
+            "visible_total": total - len(hidden),
+        }
         if passed == total:
             return Verdict(True, 1.0, "Accepted: all tests passed.", None, details)
         failures = [o for o in outcomes if not o.passed and o.kind != "not_run"]
         errors = [o for o in failures if o.kind != base.WRONG_ANSWER]
         if errors:  # an error or a timeout is shown alone
             error = errors[0]
-            return Verdict(False, passed / total, _error_feedback(error, error.index in hidden),
-                           error.kind, details)
+            return Verdict(
+                False,
+                passed / total,
+                _error_feedback(error, error.index in hidden),
+                error.kind,
+                details,
+            )
         visible = [o for o in failures if o.index not in hidden]
         if not visible:
-            text = (f"Wrong Answer\nPassed all {details['visible_total']} visible tests but failed "
-                    f"{len(failures)} hidden test(s). Check edge cases.")
+            text = (
+                f"Wrong Answer\nPassed all {details['visible_total']} visible tests but failed "
+                f"{len(failures)} hidden test(s). Check edge cases."
+            )
             return Verdict(False, passed / total, text, base.WRONG_ANSWER, details)
         shortest = sorted(visible, key=lambda o: len(o.shown_input))[:SHOWN_FAILURES]
         lines = ["Wrong Answer", f"Passed {passed}/{total} tests."]
         for outcome in shortest:
             expected = self.tests[outcome.index]["expected" if self.entry_point else "output"]
             expected_text = json.dumps(expected) if self.entry_point else expected.strip()
-            lines += ["", f"Input: {outcome.shown_input}", f"Output: {outcome.output}",
-                      f"Expected: {clip(expected_text)}"]
+            lines += [
+                "",
+                f"Input: {outcome.shown_input}",
+                f"Output: {outcome.output}",
+                f"Expected: {clip(expected_text)}",
+            ]
         return Verdict(False, passed / total, "\n".join(lines), base.WRONG_ANSWER, details)
 
 
@@ -210,7 +263,9 @@ def _run_failure(result: RunResult) -> tuple[str, str] | None:
 
 def _stderr_tail(result: RunResult) -> str:
     lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
-    where = next((ln.strip() for ln in reversed(lines) if 'File "' in ln and "solution.py" in ln), "")
+    where = next(
+        (ln.strip() for ln in reversed(lines) if 'File "' in ln and "solution.py" in ln), ""
+    )
     detail = lines[-1] if lines else f"exit status {result.returncode}"
     line_no = where.split("line ")[-1].split(",")[0] if where else ""
     return f"{clip(detail)}" + (f"\nLine {line_no}" if line_no.isdigit() else "")
@@ -224,11 +279,14 @@ def _error_text(payload: dict) -> str:
 
 
 def _error_feedback(outcome: Outcome, hidden: bool) -> str:
-    title = {base.TIME_LIMIT: "Time Limit Exceeded", base.MEMORY_LIMIT: "Memory Limit Exceeded",
-             base.OUTPUT_LIMIT: "Output Limit Exceeded"}.get(outcome.kind, "Runtime Error")
+    title = {
+        base.TIME_LIMIT: "Time Limit Exceeded",
+        base.MEMORY_LIMIT: "Memory Limit Exceeded",
+        base.OUTPUT_LIMIT: "Output Limit Exceeded",
+    }.get(outcome.kind, "Runtime Error")
     body = outcome.error if outcome.error and outcome.error != title else ""
     if body.startswith(title):
-        body = body[len(title):].strip()
+        body = body[len(title) :].strip()
     text = title + (f"\n{body}" if body else "")
     if not outcome.shown_input:  # the program failed before any test ran
         return text
@@ -241,12 +299,20 @@ def _call_text(entry_point: str, args: list) -> str:
 
 def _equal(actual: Any, expected: Any, tolerance: float) -> bool:
     if isinstance(expected, float) or isinstance(actual, float):
-        if isinstance(actual, (int, float)) and isinstance(expected, (int, float)) \
-                and not isinstance(actual, bool) and not isinstance(expected, bool):
+        if (
+            isinstance(actual, (int, float))
+            and isinstance(expected, (int, float))
+            and not isinstance(actual, bool)
+            and not isinstance(expected, bool)
+        ):
             return math.isclose(actual, expected, rel_tol=tolerance, abs_tol=tolerance)
         return False
     if isinstance(expected, list) and isinstance(actual, list):
-        return len(actual) == len(expected) and all(_equal(a, e, tolerance) for a, e in zip(actual, expected))
+        return len(actual) == len(expected) and all(
+            _equal(a, e, tolerance) for a, e in zip(actual, expected)
+        )
     if isinstance(expected, dict) and isinstance(actual, dict):
-        return actual.keys() == expected.keys() and all(_equal(actual[k], expected[k], tolerance) for k in expected)
+        return actual.keys() == expected.keys() and all(
+            _equal(actual[k], expected[k], tolerance) for k in expected
+        )
     return type(actual) is type(expected) and actual == expected

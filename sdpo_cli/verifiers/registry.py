@@ -25,9 +25,11 @@ def build_verifier(problem: Problem) -> Verifier:
     kinds = verifier_kinds()
     entry = kinds.get(problem.verifier_kind)
     if entry is None:
-        raise ProblemError(f"field 'verifier.kind' = {problem.verifier_kind!r} is not a known verifier",
-                           str(problem.path or "<inline problem>"),
-                           f"known kinds: {', '.join(sorted(kinds)) or 'none (is sdpo installed?)'}")
+        raise ProblemError(
+            f"field 'verifier.kind' = {problem.verifier_kind!r} is not a known verifier",
+            str(problem.path or "<inline problem>"),
+            f"known kinds: {', '.join(sorted(kinds)) or 'none (is sdpo installed?)'}",
+        )
     return entry.load()(problem)
 
 

@@ -39,10 +39,20 @@ JAIL = Path(__file__).with_name("jail.py")
 SETUP_FAILED = 125
 SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
 JAILED_WORKDIR = "/tmp/work"
-BASIC = ["resource limits", "no_new_privs", "seccomp filter (x86-64)", "wall-clock timeout",
-         "scrubbed environment"]
-ISOLATED = ["no network", "minimal read-only root", "private /tmp", "PID namespace killed with the run",
-            "a uid per sandbox"]
+BASIC = [
+    "resource limits",
+    "no_new_privs",
+    "seccomp filter (x86-64)",
+    "wall-clock timeout",
+    "scrubbed environment",
+]
+ISOLATED = [
+    "no network",
+    "minimal read-only root",
+    "private /tmp",
+    "PID namespace killed with the run",
+    "a uid per sandbox",
+]
 PROTECTIONS = {"namespaces": BASIC + ISOLATED, "userns": BASIC + ISOLATED, "limits": BASIC}
 OPT_IN = "SDPO_SANDBOX_MODE"
 
@@ -71,8 +81,10 @@ def isolation() -> str:
     forced = os.environ.get(OPT_IN)
     if forced:
         if forced not in PROTECTIONS:
-            raise VerifierError(f"{OPT_IN}={forced!r} is not a sandbox mode",
-                                hint=f"use one of {', '.join(PROTECTIONS)}")
+            raise VerifierError(
+                f"{OPT_IN}={forced!r} is not a sandbox mode",
+                hint=f"use one of {', '.join(PROTECTIONS)}",
+            )
         return forced
     candidates = ["namespaces", "userns"] if os.geteuid() == 0 else ["userns"]
     for mode in candidates:
@@ -82,7 +94,8 @@ def isolation() -> str:
     raise EnvironmentProblem(
         "no isolated sandbox can be set up here (user namespaces are unavailable)",
         hint=f"enable unprivileged user namespaces, or set {OPT_IN}=limits to run model-written "
-             "code with resource limits only (it can then read your files)")
+        "code with resource limits only (it can then read your files)",
+    )
 
 
 def run_sandboxed(argv: list[str], files: dict[str, str], stdin: str, limits: Limits) -> RunResult:
@@ -90,12 +103,16 @@ def run_sandboxed(argv: list[str], files: dict[str, str], stdin: str, limits: Li
     directory holding `files`. Raises VerifierError only if the sandbox itself breaks."""
     result = _launch(argv, files, stdin.encode(), limits, isolation())
     if result.returncode == SETUP_FAILED and "sandbox setup failed" in result.stderr:
-        raise VerifierError(result.stderr.strip().splitlines()[-1],
-                            hint="run `sdpo doctor`; SDPO_SANDBOX_MODE=limits forces the weakest mode")
+        raise VerifierError(
+            result.stderr.strip().splitlines()[-1],
+            hint="run `sdpo doctor`; SDPO_SANDBOX_MODE=limits forces the weakest mode",
+        )
     return result
 
 
-def run_trusted(argv: list[str], stdin: str, limits: Limits, cwd: Path, env: dict[str, str]) -> RunResult:
+def run_trusted(
+    argv: list[str], stdin: str, limits: Limits, cwd: Path, env: dict[str, str]
+) -> RunResult:
     """Run the user's own program (a `command` verifier): not isolated, but with the same
     wall-clock timeout, process-group kill and output cap."""
     return _supervise(argv, str(cwd), stdin.encode(), limits, env)
@@ -104,18 +121,35 @@ def run_trusted(argv: list[str], stdin: str, limits: Limits, cwd: Path, env: dic
 def _spec(mode: str, workdir: str, limits: Limits) -> str:
     prefix = sys.base_prefix
     site = sysconfig.get_path("purelib", vars={"base": prefix, "platbase": prefix})
-    env = {"PATH": SAFE_PATH, "HOME": JAILED_WORKDIR if mode != "limits" else workdir,
-           "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"}
-    return json.dumps({
-        "mode": mode, "workdir": workdir, "env": env, "python_prefix": prefix, "python_site": site,
-        "python": os.path.realpath(sys.executable),
-        "tmpfs_mb": max(16, 2 * limits.max_file_kb // 1024 + 8),
-        "limits": {"cpu_s": int(limits.timeout_s) + 1, "as_bytes": limits.memory_mb << 20,
-                   "fsize_bytes": limits.max_file_kb << 10, "nproc": limits.max_processes},
-    })
+    env = {
+        "PATH": SAFE_PATH,
+        "HOME": JAILED_WORKDIR if mode != "limits" else workdir,
+        "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONHASHSEED": "0",
+    }
+    return json.dumps(
+        {
+            "mode": mode,
+            "workdir": workdir,
+            "env": env,
+            "python_prefix": prefix,
+            "python_site": site,
+            "python": os.path.realpath(sys.executable),
+            "tmpfs_mb": max(16, 2 * limits.max_file_kb // 1024 + 8),
+            "limits": {
+                "cpu_s": int(limits.timeout_s) + 1,
+                "as_bytes": limits.memory_mb << 20,
+                "fsize_bytes": limits.max_file_kb << 10,
+                "nproc": limits.max_processes,
+            },
+        }
+    )
 
 
-def _launch(argv: list[str], files: dict[str, str], stdin: bytes, limits: Limits, mode: str) -> RunResult:
+def _launch(
+    argv: list[str], files: dict[str, str], stdin: bytes, limits: Limits, mode: str
+) -> RunResult:
     workdir = tempfile.mkdtemp(prefix="sdpo-sandbox-")
     try:
         for name, text in files.items():
@@ -126,12 +160,20 @@ def _launch(argv: list[str], files: dict[str, str], stdin: bytes, limits: Limits
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _supervise(command: list[str], workdir: str, stdin: bytes, limits: Limits,
-               env: dict[str, str]) -> RunResult:
+def _supervise(
+    command: list[str], workdir: str, stdin: bytes, limits: Limits, env: dict[str, str]
+) -> RunResult:
     cap = limits.max_output_kb << 10
     start = time.monotonic()
-    proc = subprocess.Popen(command, cwd=workdir, env=env, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    proc = subprocess.Popen(
+        command,
+        cwd=workdir,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     captured = {"stdout": bytearray(), "stderr": bytearray()}
     exceeded = threading.Event()
 
@@ -155,9 +197,11 @@ def _supervise(command: list[str], workdir: str, stdin: bytes, limits: Limits,
             except OSError:
                 pass
 
-    threads = [threading.Thread(target=drain, args=(proc.stdout, "stdout"), daemon=True),
-               threading.Thread(target=drain, args=(proc.stderr, "stderr"), daemon=True),
-               threading.Thread(target=feed, daemon=True)]
+    threads = [
+        threading.Thread(target=drain, args=(proc.stdout, "stdout"), daemon=True),
+        threading.Thread(target=drain, args=(proc.stderr, "stderr"), daemon=True),
+        threading.Thread(target=feed, daemon=True),
+    ]
     for thread in threads:
         thread.start()
     timed_out = False
@@ -170,11 +214,14 @@ def _supervise(command: list[str], workdir: str, stdin: bytes, limits: Limits,
         proc.wait()
     for thread in threads[:2]:
         thread.join(timeout=2)
-    return RunResult(returncode=proc.returncode,
-                     stdout=captured["stdout"].decode("utf-8", "replace"),
-                     stderr=captured["stderr"].decode("utf-8", "replace"),
-                     seconds=time.monotonic() - start,
-                     timed_out=timed_out, output_exceeded=exceeded.is_set())
+    return RunResult(
+        returncode=proc.returncode,
+        stdout=captured["stdout"].decode("utf-8", "replace"),
+        stderr=captured["stderr"].decode("utf-8", "replace"),
+        seconds=time.monotonic() - start,
+        timed_out=timed_out,
+        output_exceeded=exceeded.is_set(),
+    )
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
