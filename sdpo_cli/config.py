@@ -1,4 +1,4 @@
-"""Frozen settings of a run. Paper defaults cite METHOD.md (Hübotter et al. 2026, Table 12);
+"""Frozen settings of a run. Paper defaults cite the paper (Hübotter et al. 2026, Table 12);
 LoRA settings are ours (the paper fine-tunes all weights) and documented in the README."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Discovery statistics (METHOD.md §5, §6): pure functions, standard library and numpy.
+"""Discovery statistics (paper §5; docs/method.md): pure functions, standard library and numpy.
 
 - pass@k from one i.i.d. pool of n samples with c passes, unbiased (Chen et al. 2021):
   1 - C(n-c, k) / C(n, k), computed as a product; k > n is refused.

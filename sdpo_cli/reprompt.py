@@ -1,6 +1,6 @@
 """Prompts built from verifier feedback, as plain chat messages (no model code here).
 
-teacher_messages: the self-teacher's context (METHOD.md §2, paper Table 2): one user
+teacher_messages: the self-teacher's context (paper Table 2): one user
 message replaces the original user turn, system messages stay:
     <question>
 
@@ -14,7 +14,7 @@ message replaces the original user turn, system messages stay:
 The student's own attempt is never quoted (it is the assistant turn being re-scored).
 Following the paper's code, feedback is used only when no sibling solution exists.
 
-multiturn_messages: the multi-turn baseline (METHOD.md §5): the question, ALL past
+multiturn_messages: the multi-turn baseline (paper §5.1): the question, ALL past
 feedback strings (oldest dropped first past the context budget), then the instruction.
 """
 
@@ -108,7 +108,7 @@ def multiturn_chat_messages(
 ) -> list[dict[str, str]]:
     """The chat variant of the multi-turn baseline: real (attempt, feedback) turns, each
     feedback followed by the instruction; oldest turns dropped past `max_tokens`. The
-    paper found this variant worse than the feedback-only prompt (METHOD.md §5)."""
+    paper found this variant worse than the feedback-only prompt (paper §5.1)."""
     kept = list(turns)
     while True:
         messages = _replace_user(problem, problem.prompt)

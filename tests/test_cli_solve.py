@@ -159,6 +159,7 @@ def test_a_signal_marks_cancelled_exits_128_plus_it_and_leaves_no_child(
     proc.send_signal(signum)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == code, stderr
+    assert f"error: interrupted ({signal.Signals(signum).name})" in stderr.decode()
     assert json.loads((out / "run.json").read_text())["status"] == "cancelled"
     assert "Traceback" not in stderr.decode()
     assert not running_with(marker)

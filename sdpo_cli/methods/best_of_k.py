@@ -1,4 +1,4 @@
-"""Best-of-k baseline (METHOD.md §5): i.i.d. samples from the base model, no feedback.
+"""Best-of-k baseline (paper §5.1): i.i.d. samples from the base model, no feedback.
 
 In `sdpo compare`, discovery@k = pass@k is estimated without bias from ONE pool of
 n >= budget samples (metrics.pass_at_k), so the pool is sampled in full. As a way to

@@ -1,4 +1,4 @@
-"""Multi-turn baseline (METHOD.md §5): no training; the model is re-prompted with the
+"""Multi-turn baseline (paper §5.1): no training; the model is re-prompted with the
 verifier feedback of its earlier attempts.
 
 Rounds have the same batch size as SDPO's, so both spend attempts at the same pace: a

@@ -2,7 +2,7 @@
 than the student on this problem (the premise of SDPO).
 
 It samples N student attempts; for the failed ones it samples once from each teacher
-prompt (METHOD.md §2, with that attempt's feedback) and once from a control prompt (the
+prompt (paper Table 2, with that attempt's feedback) and once from a control prompt (the
 same reprompt with the feedback removed: the question and the closing instruction), and
 measures pass rates with 90% Wilson intervals; the mean per-token log-prob that the
 student, control and teacher contexts give the failed attempts and, when the problem has

@@ -1,4 +1,4 @@
-"""Test-time SDPO on one problem (METHOD.md §4): rounds of `batch` attempts, verify all,
+"""Test-time SDPO on one problem (paper §5): rounds of `batch` attempts, verify all,
 stop at the first pass, otherwise one SDPO update on the round, until the budget.
 
 Every attempt is logged as soon as it is judged; after each update the training state
@@ -40,7 +40,7 @@ from .base import MethodContext
 def build_examples(
     policy: Policy, problem: Problem, attempts: list[Attempt], config: SolveConfig
 ) -> list[Example]:
-    """Student and teacher contexts for each attempt of a round (METHOD.md §2)."""
+    """Student and teacher contexts for each attempt of a round (paper Table 2)."""
     student_prompt = policy.chat_ids(problem.messages())
     texts = [a.completion.text for a in attempts]
     passed = [a.passed for a in attempts]

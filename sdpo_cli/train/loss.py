@@ -1,4 +1,4 @@
-"""The SDPO objective as pure tensor functions (METHOD.md §1, paper §2 and App. A).
+"""The SDPO objective as pure tensor functions (paper §2 and App. A; docs/method.md).
 
 Per response position t the student p_s(.|x, y<t) is distilled towards the self-teacher
 q(.|reprompt(x, f), y<t) (stop-gradient) with a divergence chosen by `alpha`:
@@ -133,7 +133,7 @@ def divergence(
 def importance_weights(
     train_logp: torch.Tensor, sampler_logp: torch.Tensor, clip: float = IS_CLIP
 ) -> torch.Tensor:
-    """exp(logp_train - logp_sampler), detached and clipped from above (METHOD.md §1)."""
+    """exp(logp_train - logp_sampler), detached and clipped from above (paper §2)."""
     return torch.exp(train_logp.detach() - sampler_logp).clamp(max=clip)
 
 

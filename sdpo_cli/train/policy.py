@@ -2,7 +2,7 @@
 
 The student adapter ("default", so the saved adapter is plain PEFT format) is what the
 sampler serves and what the optimizer trains. The self-teacher is the same network on
-the teacher prompt, regularised as in METHOD.md §1:
+the teacher prompt, regularised as in the paper §2 (docs/method.md):
   ema           a second adapter ("teacher") holding the EMA of the student adapter's
                 weights, theta' <- (1-r) theta' + r theta once per round (paper: r = 0.01).
                 Departure, as the method notes allow: the EMA is of the LoRA factors A and

@@ -4,7 +4,7 @@ Student and teacher run over the same sampled response tokens (nothing is genera
 the teacher); the loss is the mean over active tokens of the importance-weighted
 divergence (train/loss.py); attempts without a teacher signal are masked out and do not
 dilute the mean. AdamW with weight decay, gradient-norm clipping, then the teacher's EMA
-step (METHOD.md §1, §4).
+step (paper §2, §5).
 """
 
 from __future__ import annotations

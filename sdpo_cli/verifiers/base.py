@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from ..errors import ProblemError
 from ..problem import Problem
 
-# Failure types shared by the built-in kinds (the paper's code environment, METHOD.md §3).
+# Failure types shared by the built-in kinds (the paper's code environment, paper §4).
 WRONG_ANSWER = "wrong_answer"
 RUNTIME_ERROR = "runtime_error"
 TIME_LIMIT = "time_limit_exceeded"

@@ -4,7 +4,7 @@ Two modes, chosen by the options: function-call tests (`entry_point` set; each t
 `args` and `expected`) and stdin/stdout program tests (each test has `input` and
 `output`, LiveCodeBench style). Tests marked `"hidden": true` only decide `passed`;
 feedback shows visible failures only, in the LeetCode-like format of the paper's code
-environment (METHOD.md §3): an error or timeout alone, else "Wrong Answer" with
+environment (paper §4): an error or timeout alone, else "Wrong Answer" with
 Input / Output / Expected for the two shortest failing visible tests, inputs and
 outputs cut to about 250 characters. All code runs in the sandbox (sandbox.py).
 """
