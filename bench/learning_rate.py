@@ -38,6 +38,7 @@ def main() -> None:
     from sdpo_cli.methods.sdpo import build_examples
     from sdpo_cli.models import resolve_model
     from sdpo_cli.train.policy import Policy
+    from sdpo_cli.train.shared_prompt import mean_response_logprobs
     from sdpo_cli.train.update import make_optimizer, sdpo_loss, sdpo_update
     from sdpo_cli.verifiers.registry import load_checked
 
@@ -50,12 +51,12 @@ def main() -> None:
         train = TrainConfig(learning_rate=rate, lora_targets=tuple(targets.split("+")))
         config = SolveConfig(batch=args.batch, train=train)
         policy = Policy(path, config.train)
-        sampler, optimizer = HFSampler(policy), make_optimizer(policy)
+        sampler, optimizer = HFSampler(policy), make_optimizer(policy, config.train)
         prompt = policy.chat_ids(problem.messages())
         held_out = [
             c.token_ids for c in sampler.sample(prompt, args.batch, config.sampling, seed=999)
         ]
-        initial = policy.mean_logprobs([prompt] * len(held_out), held_out)
+        initial = mean_response_logprobs(policy, [prompt] * len(held_out), held_out)
         rows = []
         for update in range(args.updates):
             attempts = sample_and_verify(
@@ -72,9 +73,9 @@ def main() -> None:
                 Tally(),
             )
             examples = build_examples(policy, problem, attempts, config)
-            metrics = sdpo_update(policy, optimizer, examples)
-            after = sdpo_loss(policy, examples)["loss"]
-            now = policy.mean_logprobs([prompt] * len(held_out), held_out)
+            metrics = sdpo_update(policy, optimizer, examples, config.train)
+            after = sdpo_loss(policy, examples, config.train)["loss"]
+            now = mean_response_logprobs(policy, [prompt] * len(held_out), held_out)
             shift = sum(abs(a - b) for a, b in zip(now, initial)) / len(now)
             rows.append(
                 {

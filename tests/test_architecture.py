@@ -21,7 +21,9 @@ LIGHT_MODULES = (
 
 def heavy_modules_after(code: str) -> list[str]:
     """Which heavy libraries sit in sys.modules after running `code` in a fresh interpreter."""
-    probe = f"import sys\n{code}\nprint('heavy:' + ','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    probe = (
+        f"import sys\n{code}\nprint('heavy:' + ','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     line = result.stdout.strip().splitlines()[-1]

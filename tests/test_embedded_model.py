@@ -65,6 +65,7 @@ def test_vllm_and_trainer_log_probs_agree_before_and_after_sync(policy):
     from sdpo_cli.backends.vllm import VLLMSampler
     from sdpo_cli.config import SamplingConfig
     from sdpo_cli.models import resolve_model
+    from sdpo_cli.train.shared_prompt import mean_response_logprobs
 
     prompt = policy.chat_ids(
         [{"role": "user", "content": "Write a Python function that doubles a number."}]
@@ -91,7 +92,7 @@ def test_vllm_and_trainer_log_probs_agree_before_and_after_sync(policy):
         # its tokens match the trainer's (a stale prompt cache would break this)
         after = sampler.sample(prompt, 2, SamplingConfig(max_new_tokens=24), seed=5)
         for c in after:
-            trainer = policy.mean_logprobs([prompt], [c.token_ids])[0]
+            trainer = mean_response_logprobs(policy, [prompt], [c.token_ids])[0]
             assert abs(trainer - sum(c.logprobs) / len(c.logprobs)) < PARITY_TOLERANCE
     finally:
         with torch.no_grad():

@@ -3,12 +3,12 @@ random model."""
 
 import pytest
 import torch
-from tiny_model import adapted_policy
+from tiny_model import adapted_policy, full_sequence_logits
 
 from sdpo_cli.backends.hf import HFSampler, draw
 from sdpo_cli.config import SamplingConfig
-from sdpo_cli.train.policy import pack
-from sdpo_cli.train.shared_prompt import SharedPrompt, SharedTeacher, common_prefix_length
+from sdpo_cli.train.shared_prompt import SharedPrompt, common_prefix_length, mean_response_logprobs
+from sdpo_cli.train.teacher import SharedTeacher, combine_teacher
 
 
 def prompts(policy):
@@ -24,9 +24,9 @@ def test_sampler_logprobs_are_the_adapted_policy_logprobs(tiny_model_dir):
     completions = HFSampler(policy).sample_each(batch, SamplingConfig(max_new_tokens=10), seed=3)
     with torch.no_grad():
         for prompt, completion in zip(batch, completions):
-            packed = pack([prompt], [completion.token_ids], policy.pad_id, "cpu")
-            logp = torch.log_softmax(policy.response_logits(packed).float(), -1)[0]
-            want = logp.gather(-1, packed.response_ids[0][:, None]).squeeze(-1)
+            logits = full_sequence_logits(policy, [prompt], [completion.token_ids])
+            logp = torch.log_softmax(logits.float(), -1)
+            want = logp.gather(-1, torch.tensor(completion.token_ids)[:, None]).squeeze(-1)
             assert torch.allclose(torch.tensor(completion.logprobs), want, atol=1e-4)
             assert completion.prompt_tokens == len(prompt) and 1 <= len(completion.token_ids) <= 10
 
@@ -78,8 +78,6 @@ def test_shared_prompt_gives_the_full_sequence_gradient(tiny_model_dir, targets)
     policy.model.train()
     prompt = prompts(policy)[1]
     responses = [[70, 71, 72, 73, 74], [80, 81], [90, 91, 92]]
-    packed = pack([prompt] * 3, responses, policy.pad_id, "cpu")
-    mask = packed.response_mask.bool()
     weights = torch.randn(
         10, policy.model.config.vocab_size, generator=torch.Generator().manual_seed(1)
     )
@@ -92,7 +90,7 @@ def test_shared_prompt_gives_the_full_sequence_gradient(tiny_model_dir, targets)
         }
 
     def full():
-        logits = policy.response_logits(packed)[mask]
+        logits = full_sequence_logits(policy, [prompt] * 3, responses)
         (logits * weights).sum().backward()
         return logits.detach()
 
@@ -124,9 +122,8 @@ def test_shared_prompt_packs_attempts_with_and_without_a_rest_of_the_prompt(
     prefix = prompts(policy)[0][:prefix_tokens]
     full_prompts = [prefix, prefix + [65, 66, 67], prefix, prefix + [68]]
     responses = [[70, 71], [80, 81, 82], [90], []]
-    packed = pack(full_prompts, responses, policy.pad_id, "cpu")
     with torch.no_grad():
-        want = policy.response_logits(packed)[packed.response_mask.bool()]
+        want = full_sequence_logits(policy, full_prompts, responses)
         got = SharedPrompt(policy, prefix).response_logits(responses, full_prompts)
     assert got.shape == want.shape == (6, policy.model.config.vocab_size)
     assert torch.allclose(got, want, atol=1e-4)
@@ -156,14 +153,13 @@ def test_shared_teacher_gives_the_full_sequence_teacher_logits(tiny_model_dir, m
         "frozen": ["initial"],
         "live": ["default"],
     }[mode]
-    packed = pack(teacher_prompts, responses, policy.pad_id, "cpu")
     with torch.no_grad():
         full = []
         for view in views:
             with policy.adapter(view):
-                full.append(policy.response_logits(packed))
-        want = policy.combine_teacher(full)
-    teacher = SharedTeacher(policy, teacher_prompts)
+                full.append(full_sequence_logits(policy, teacher_prompts, responses))
+        want = combine_teacher(full, policy.config)
+    teacher = SharedTeacher(policy, teacher_prompts, policy.config)
     assert len(teacher.shared) == len(views)
     got = torch.cat(
         [
@@ -171,7 +167,24 @@ def test_shared_teacher_gives_the_full_sequence_teacher_logits(tiny_model_dir, m
             teacher.response_logits(responses[2:], teacher_prompts[2:]),
         ]
     )
-    mask = packed.response_mask.bool()
-    assert torch.allclose(got, want[mask], atol=1e-4)
+    assert torch.allclose(got, want, atol=1e-4)
     if mode == "trust-region":  # the lerp really mixes two different views
-        assert not torch.allclose(full[0][mask], full[1][mask], atol=1e-2)
+        assert not torch.allclose(full[0], full[1], atol=1e-2)
+
+
+def test_mean_response_logprobs_match_the_full_sequences(tiny_model_dir):
+    """The probe's per-attempt mean log-probs come from the packed passes: equal to each
+    prompt + response run in full (two distinct prompts, shared and not; an empty
+    response has no tokens and gets 0)."""
+    policy = adapted_policy(tiny_model_dir)
+    first, second = prompts(policy)
+    pairs = [(first, [70, 71, 72]), (second, [80]), (first, [90, 91]), (second, [])]
+    got = mean_response_logprobs(policy, [p for p, _ in pairs], [r for _, r in pairs])
+    with torch.no_grad():
+        for (prompt, response), value in zip(pairs, got):
+            if not response:
+                assert value == 0.0
+                continue
+            logits = full_sequence_logits(policy, [prompt], [response]).float()
+            logp = torch.log_softmax(logits, -1).gather(-1, torch.tensor(response)[:, None])
+            assert value == pytest.approx(float(logp.mean()), abs=1e-4)

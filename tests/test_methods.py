@@ -49,7 +49,9 @@ def test_solve_and_compare_refuse_an_unknown_method_with_exit_2(args):
         [sys.executable, "-m", "sdpo_cli", *args], capture_output=True, text=True, cwd=ROOT
     )
     assert result.returncode == 2, result.stderr
-    assert "error: unknown method 'nope'" in result.stderr and "known methods: sdpo" in result.stderr
+    assert (
+        "error: unknown method 'nope'" in result.stderr and "known methods: sdpo" in result.stderr
+    )
 
 
 def test_every_registered_method_runs_a_compare_job(tmp_path, tiny_model_dir):

@@ -5,7 +5,9 @@ import torch
 from tiny_model import adapted_policy
 
 from sdpo_cli.config import TrainConfig
+from sdpo_cli.train.merged import lora_layers, merged_layer_weight, merged_weights
 from sdpo_cli.train.policy import Policy
+from sdpo_cli.train.teacher import ema_step
 from sdpo_cli.train.update import Example, make_optimizer, sdpo_update
 
 
@@ -35,7 +37,7 @@ def examples(policy, masked_extra=False):
 
 def test_gradients_reach_only_the_student_adapter(tiny_model_dir):
     policy = make_policy(tiny_model_dir)
-    sdpo_update(policy, make_optimizer(policy), examples(policy))
+    sdpo_update(policy, make_optimizer(policy, policy.config), examples(policy), policy.config)
     grads = {n: p.grad for n, p in policy.model.named_parameters()}
     student = [n for n in grads if ".default." in n and "lora_" in n]
     assert student and all(grads[n] is not None for n in student)
@@ -48,7 +50,7 @@ def test_gradients_reach_only_the_student_adapter(tiny_model_dir):
 def test_loss_is_zero_when_teacher_sees_the_student_context(tiny_model_dir):
     policy = make_policy(tiny_model_dir)
     same = [Example(e.student_prompt, e.student_prompt, e.response) for e in examples(policy)]
-    metrics = sdpo_update(policy, make_optimizer(policy), same)
+    metrics = sdpo_update(policy, make_optimizer(policy, policy.config), same, policy.config)
     assert metrics["loss"] == pytest.approx(0.0, abs=1e-6)
 
 
@@ -56,18 +58,18 @@ def test_one_update_lowers_the_loss_on_the_same_batch(tiny_model_dir):
     policy = make_policy(
         tiny_model_dir, learning_rate=TrainConfig.learning_rate
     )  # the default rate
-    optimizer = make_optimizer(policy)
+    optimizer = make_optimizer(policy, policy.config)
     batch = examples(policy)
-    first = sdpo_update(policy, optimizer, batch)["loss"]
-    second = sdpo_update(policy, optimizer, batch)["loss"]
+    first = sdpo_update(policy, optimizer, batch, policy.config)["loss"]
+    second = sdpo_update(policy, optimizer, batch, policy.config)["loss"]
     assert first > 0 and second < first
 
 
 def test_masked_attempts_do_not_dilute_the_mean(tiny_model_dir):
-    plain = sdpo_update(p := make_policy(tiny_model_dir), make_optimizer(p), examples(p))
-    extra = sdpo_update(
-        q := make_policy(tiny_model_dir), make_optimizer(q), examples(q, masked_extra=True)
-    )
+    p = make_policy(tiny_model_dir)
+    plain = sdpo_update(p, make_optimizer(p, p.config), examples(p), p.config)
+    q = make_policy(tiny_model_dir)
+    extra = sdpo_update(q, make_optimizer(q, q.config), examples(q, masked_extra=True), q.config)
     assert extra["active_attempts"] == 2 and extra["attempts"] == 3
     assert extra["loss"] == pytest.approx(plain["loss"], rel=1e-5)
 
@@ -76,7 +78,12 @@ def test_no_active_attempt_changes_nothing(tiny_model_dir):
     policy = make_policy(tiny_model_dir)
     before = policy.adapter_state()
     student = policy.chat_ids([{"role": "user", "content": "x"}])
-    metrics = sdpo_update(policy, make_optimizer(policy), [Example(student, None, [65, 66])])
+    metrics = sdpo_update(
+        policy,
+        make_optimizer(policy, policy.config),
+        [Example(student, None, [65, 66])],
+        policy.config,
+    )
     assert metrics["loss"] is None and policy.version == 0
     after = policy.adapter_state()
     assert all(torch.equal(before[k], after[k]) for k in before)
@@ -88,7 +95,7 @@ def test_ema_teacher_moves_by_rate(tiny_model_dir):
     name = next(n for n in params if ".default." in n and "lora_B" in n)
     with torch.no_grad():
         params[name].fill_(1.0)
-    policy.update_teacher()
+    ema_step(policy, policy.config)
     teacher = params[name.replace(".default.", ".teacher.")]
     assert torch.allclose(teacher, torch.full_like(teacher, 0.25))
 
@@ -97,7 +104,8 @@ def test_ema_teacher_moves_by_rate(tiny_model_dir):
 def test_other_teachers_start_equal_to_the_student(tiny_model_dir, mode):
     policy = make_policy(tiny_model_dir, teacher=mode)
     same = [Example(e.student_prompt, e.student_prompt, e.response) for e in examples(policy)]
-    assert sdpo_update(policy, make_optimizer(policy), same)["loss"] == pytest.approx(0.0, abs=1e-6)
+    metrics = sdpo_update(policy, make_optimizer(policy, policy.config), same, policy.config)
+    assert metrics["loss"] == pytest.approx(0.0, abs=1e-6)
 
 
 def test_merged_weights_reproduce_the_adapted_model(tiny_model_dir):
@@ -106,7 +114,7 @@ def test_merged_weights_reproduce_the_adapted_model(tiny_model_dir):
     policy = adapted_policy(tiny_model_dir, dtype="bfloat16")
     ids = torch.tensor([policy.chat_ids([{"role": "user", "content": "check"}])])
     plain = AutoModelForCausalLM.from_pretrained(str(tiny_model_dir), dtype=torch.float32)
-    merged = {k: v.float() for k, v in policy.merged_weights().items()}
+    merged = {k: v.float() for k, v in merged_weights(policy).items()}
     missing, unexpected = plain.load_state_dict(merged, strict=False)
     assert not unexpected and all("lm_head" in m for m in missing)
     with torch.no_grad():
@@ -118,9 +126,9 @@ def test_merged_weights_reproduce_the_adapted_model(tiny_model_dir):
 def test_merged_weight_is_peft_delta_added_in_fp32(tiny_model_dir):
     """The sync's fused merge gives exactly what peft's delta weight added in fp32 gives."""
     policy = adapted_policy(tiny_model_dir, dtype="bfloat16")
-    layers = list(policy._lora_layers())
+    layers = list(lora_layers(policy.model))
     assert layers
     for name, module in layers:
         weight = module.base_layer.weight
         want = (weight.float() + module.get_delta_weight("default").float()).to(weight.dtype)
-        assert torch.equal(policy._merged(module, "default"), want), name
+        assert torch.equal(merged_layer_weight(module, "default"), want), name

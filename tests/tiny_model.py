@@ -70,3 +70,17 @@ def adapted_policy(model_dir: Path, **train_options):
             if "lora_B" in name:
                 param.normal_(0, 0.05)
     return policy
+
+
+def full_sequence_logits(policy, prompts: list[list[int]], responses: list[list[int]]):
+    """The reference for the packed passes: each prompt + response run alone and in full,
+    the logits that predict its response tokens, the responses one after another [R, V]."""
+    import torch
+
+    rows = []
+    for prompt, response in zip(prompts, responses):
+        if response:
+            ids = torch.tensor([prompt + response], device=policy.device)
+            logits = policy.forward(input_ids=ids, use_cache=False).logits[0]
+            rows.append(logits[len(prompt) - 1 : len(prompt) + len(response) - 1])
+    return torch.cat(rows)

@@ -18,6 +18,7 @@ import torch
 from transformers import DynamicCache
 
 from ..config import SamplingConfig
+from ..train.merged import merged
 from ..train.policy import kept_positions
 from .base import Completion
 
@@ -73,7 +74,7 @@ class HFSampler:
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
         done = torch.zeros(len(prompts), dtype=torch.bool, device=device)
         tokens, logps = [], []
-        with self.policy.merged() as model:
+        with merged(self.policy) as model:
             cache = DynamicCache(config=model.config)
             logits = (
                 model(

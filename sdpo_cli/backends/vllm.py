@@ -24,6 +24,7 @@ import torch
 
 from ..config import SamplingConfig
 from ..errors import EnvironmentProblem
+from ..train.merged import merged_weights
 from .base import Completion, ParityError, check_parity
 from .vllm_plugin import OWNER_ENV, SAMPLER_SPIN_S, SPIN_ENV
 
@@ -144,7 +145,7 @@ class VLLMSampler:
         from safetensors.torch import save_file
 
         start = time.monotonic()
-        save_file(policy.merged_weights(), str(self._sync_dir / "model.safetensors"))
+        save_file(merged_weights(policy), str(self._sync_dir / "model.safetensors"))
         saved = time.monotonic()
         self.llm.collective_rpc("reload_weights", kwargs={"weights_path": str(self._sync_dir)})
         # Cached prompt KV blocks are keyed by token ids only: drop them, so that no prompt

@@ -21,6 +21,7 @@ from ..config import SolveConfig
 from ..problem import Problem
 from ..reprompt import control_messages, teacher_messages
 from ..runlog import RunLog
+from ..train.shared_prompt import mean_response_logprobs
 from ..train.update import Example, sdpo_loss
 from ..verifiers.base import Verifier
 from .attempts import (
@@ -172,7 +173,7 @@ def probe(
             policy, student_prompt, control_prompt, teacher_prompts, responses
         )
         examples = [Example(student_prompt, t, r) for t, r in zip(teacher_prompts, responses)]
-        report["initial_sdpo_loss"] = sdpo_loss(policy, examples)["loss"]
+        report["initial_sdpo_loss"] = sdpo_loss(policy, examples, config.train)["loss"]
         if problem.reference:
             reference = policy.tokenizer(problem.reference, add_special_tokens=False).input_ids
             report["reference_logprob"] = _contexts(
@@ -212,9 +213,9 @@ def _contexts(
     """Mean per-token log-prob of the responses under the three contexts."""
     n = len(responses)
     mean = lambda values: sum(values) / len(values)  # noqa: E731
-    student = mean(policy.mean_logprobs([student_prompt] * n, responses))
-    control = mean(policy.mean_logprobs([control_prompt] * n, responses))
-    teacher = mean(policy.mean_logprobs(teacher_prompts, responses))
+    student = mean(mean_response_logprobs(policy, [student_prompt] * n, responses))
+    control = mean(mean_response_logprobs(policy, [control_prompt] * n, responses))
+    teacher = mean(mean_response_logprobs(policy, teacher_prompts, responses))
     return {
         "student": student,
         "control": control,

@@ -91,7 +91,7 @@ class SdpoSearch:
         self.policy, self.sampler = context.policy, context.sampler
         self.offset, self.checkpoint = context.offset, checkpoint
         self.config, self.log, self.progress = context.config, context.log, context.progress
-        self.optimizer = make_optimizer(self.policy)
+        self.optimizer = make_optimizer(self.policy, self.config.train)
         self.tally = Tally()
         self.round_metrics: list[dict[str, Any]] = []
         self.trained_round = 0
@@ -200,7 +200,7 @@ class SdpoSearch:
         logged and the training state checkpointed; returns the round's record."""
         start = time.monotonic()
         examples = build_examples(self.policy, self.problem, attempts, self.config)
-        metrics = sdpo_update(self.policy, self.optimizer, examples)
+        metrics = sdpo_update(self.policy, self.optimizer, examples, self.config.train)
         self.tally.train_s += time.monotonic() - start
         if metrics.get("sampler_gap") is not None:
             check_parity(metrics["sampler_gap"], f"the tokens of round {round_no}")

@@ -108,26 +108,25 @@ class SharedPrompt:
         self._roots = self._leaves = []
 
 
-class SharedTeacher:
-    """The teacher's forward passes over a round (no gradient): the common prefix of the
-    round's teacher prompts runs once under each set of weights the teacher needs
-    (`policy.teacher_views`), each attempt's rest and response on top of it. The teacher
-    prompts share the question and the feedback header; on the embedded model that is
-    about half of each prompt."""
+@torch.no_grad()
+def mean_response_logprobs(
+    policy, prompts: list[list[int]], responses: list[list[int]]
+) -> list[float]:
+    """Mean per-token log-prob of each response given its prompt, under the active
+    adapter, through the same packed passes as training: the responses of each distinct
+    prompt run as segments on that prompt's cache."""
+    from .loss import row_logsumexp, token_log_probs
 
-    def __init__(self, policy, prompts: list[list[int]]):
-        self.policy = policy
-        prefix = prompts[0][: common_prefix_length(prompts)]
-        with torch.no_grad():
-            self.shared = {}
-            for view in policy.teacher_views():
-                with policy.adapter(view):
-                    self.shared[view] = SharedPrompt(policy, prefix)
-
-    @torch.no_grad()
-    def response_logits(self, responses: list[list[int]], prompts: list[list[int]]) -> torch.Tensor:
-        logits = []
-        for view, shared in self.shared.items():
-            with self.policy.adapter(view):
-                logits.append(shared.response_logits(responses, prompts))
-        return self.policy.combine_teacher(logits)
+    means: list[float | None] = [None] * len(responses)
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for index, prompt in enumerate(prompts):
+        groups.setdefault(tuple(prompt), []).append(index)
+    for prompt, indices in groups.items():
+        kept = [i for i in indices if responses[i]]
+        logits = SharedPrompt(policy, list(prompt)).response_logits([responses[i] for i in kept])
+        ids = torch.tensor([t for i in kept for t in responses[i]], device=policy.device)
+        logp, start = token_log_probs(logits, ids, row_logsumexp(logits)).tolist(), 0
+        for i in kept:
+            means[i] = sum(logp[start : start + len(responses[i])]) / len(responses[i])
+            start += len(responses[i])
+    return [0.0 if m is None else m for m in means]

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 
 import torch
 
+from ..config import TrainConfig
 from .loss import importance_weights, row_logsumexp, sdpo_token_losses, token_log_probs
 from .policy import Policy
-from .shared_prompt import SharedPrompt, SharedTeacher
+from .shared_prompt import SharedPrompt
+from .teacher import SharedTeacher, ema_step
 
 
 @dataclass
@@ -27,15 +29,18 @@ class Example:
     sampler_logprobs: list[float] | None = None
 
 
-def make_optimizer(policy: Policy) -> torch.optim.Optimizer:
-    config = policy.config
+def make_optimizer(policy: Policy, train: TrainConfig) -> torch.optim.Optimizer:
+    """AdamW over the student adapter (paper Table 12: weight decay 0.01)."""
     return torch.optim.AdamW(
-        policy.trainable_parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+        policy.trainable_parameters(), lr=train.learning_rate, weight_decay=train.weight_decay
     )
 
 
-def sdpo_update(policy: Policy, optimizer: torch.optim.Optimizer, examples: list[Example]) -> dict:
-    """Apply one update; returns its metrics. With no active attempt, nothing changes."""
+def sdpo_update(
+    policy: Policy, optimizer: torch.optim.Optimizer, examples: list[Example], train: TrainConfig
+) -> dict:
+    """Apply one update with the loss, clipping and teacher settings of `train`; returns
+    its metrics. With no active attempt, nothing changes."""
     active = [e for e in examples if e.teacher_prompt is not None and e.response]
     metrics = {
         "active_attempts": len(active),
@@ -50,52 +55,49 @@ def sdpo_update(policy: Policy, optimizer: torch.optim.Optimizer, examples: list
         return metrics
     optimizer.zero_grad(set_to_none=True)
     policy.model.train()
-    metrics.update(_accumulate(policy, active, backward=True))
-    grad_norm = torch.nn.utils.clip_grad_norm_(
-        policy.trainable_parameters(), policy.config.grad_clip
-    )
+    metrics.update(_accumulate(policy, active, train, backward=True))
+    grad_norm = torch.nn.utils.clip_grad_norm_(policy.trainable_parameters(), train.grad_clip)
     optimizer.step()
     policy.model.eval()
-    policy.update_teacher()
+    ema_step(policy, train)
     policy.version += 1
     metrics["grad_norm"] = float(grad_norm)
     return metrics
 
 
 @torch.no_grad()
-def sdpo_loss(policy: Policy, examples: list[Example]) -> dict:
+def sdpo_loss(policy: Policy, examples: list[Example], train: TrainConfig) -> dict:
     """The loss and KL an update would start from, without changing anything."""
     active = [e for e in examples if e.teacher_prompt is not None and e.response]
     if not active:
         return {"loss": None, "kl": None, "is_weight_mean": None, "tokens": 0}
-    return _accumulate(policy, active, backward=False)
+    return _accumulate(policy, active, train, backward=False)
 
 
-def _accumulate(policy: Policy, active: list[Example], backward: bool) -> dict:
+def _accumulate(policy: Policy, active: list[Example], train: TrainConfig, backward: bool) -> dict:
     """Loss over the active attempts in micro-batches, as a mean over all their tokens;
     gradients accumulate when `backward`. The student prompt, and the teacher prompts'
     common prefix, run once per distinct student prompt; a micro-batch's attempts are
     packed into one sequence on it, without padding (train/shared_prompt.py)."""
-    config = policy.config
     total = sum(len(e.response) for e in active)
     sums = {"loss": 0.0, "kl": 0.0, "weight": 0.0, "gap": 0.0, "gap_tokens": 0}
     teacher_s = student_s = 0.0
     for prompt, group in _by_student_prompt(active).items():
         clock = time.perf_counter()
-        teacher = SharedTeacher(policy, [e.teacher_prompt for e in group])
+        teacher = SharedTeacher(policy, [e.teacher_prompt for e in group], train)
         teacher_s += time.perf_counter() - clock
         clock = time.perf_counter()
         shared = SharedPrompt(policy, list(prompt))
         student_s += time.perf_counter() - clock
-        for start in range(0, len(group), config.micro_batch):
-            chunk = group[start : start + config.micro_batch]
+        for start in range(0, len(group), train.micro_batch):
+            chunk = group[start : start + train.micro_batch]
             responses = [e.response for e in chunk]
             clock = time.perf_counter()
             teacher_logits = teacher.response_logits(responses, [e.teacher_prompt for e in chunk])
             teacher_s += time.perf_counter() - clock
             clock = time.perf_counter()
             part = _token_losses(
-                shared.response_logits(responses), teacher_logits, chunk, config, total, backward
+                shared.response_logits(responses), teacher_logits, chunk, train, total, backward
             )
             student_s += time.perf_counter() - clock
             for key, value in part.items():
@@ -119,7 +121,7 @@ def _token_losses(
     student_logits: torch.Tensor,
     teacher_logits: torch.Tensor,
     examples: list[Example],
-    config,
+    train: TrainConfig,
     total: int,
     backward: bool,
 ) -> dict[str, float]:
@@ -131,7 +133,7 @@ def _token_losses(
     sampler = _sampler_logprobs(examples, device)
     normaliser = row_logsumexp(student_logits)  # one pass over the vocabulary, used twice
     per_token = sdpo_token_losses(
-        student_logits, teacher_logits, config.alpha, config.topk, normaliser
+        student_logits, teacher_logits, train.alpha, train.topk, normaliser
     )
     token_logp = token_log_probs(
         student_logits, response_ids, normaliser
@@ -140,7 +142,7 @@ def _token_losses(
     if sampler is None:
         weights = torch.ones_like(per_token)
     else:
-        weights = importance_weights(token_logp, sampler, config.is_clip)
+        weights = importance_weights(token_logp, sampler, train.is_clip)
         gap, gap_tokens = (token_logp - sampler).abs().sum().item(), len(sampler)
     loss = (per_token * weights).sum() / total
     if backward:
