@@ -1,81 +1,137 @@
-"""Frozen settings of a run. Paper defaults cite the paper (Hübotter et al. 2026, Table 12);
-LoRA settings are ours (the paper fine-tunes all weights) and documented in the README."""
+"""Frozen settings of a run: each field's default, its documentation and its valid range
+live here, and every dataclass validates itself on construction (a UsageError naming the
+option and the value, exit 2). The CLI reads its defaults from these classes
+(cli/options.py) and builds them with `solve_config`, the one builder that solve,
+compare and probe share. Paper defaults cite the paper (Hübotter et al. 2026, Table 12);
+departures are explained in docs/method.md."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import Any, Callable
+
+from .errors import UsageError
 
 TEACHERS = ("ema", "trust-region", "frozen", "live")
+DTYPES = ("bfloat16", "float32", "float16")
+
+
+def setting(default: Any, rule: str, ok: Callable[[Any], bool], flag: str | None = None) -> Any:
+    """A field with its default, the valid values (`ok`, described by `rule`) and its
+    command-line flag when that is not --field-name."""
+    return field(default=default, metadata={"rule": rule, "ok": ok, "flag": flag})
+
+
+def positive(value) -> bool:
+    return value > 0
+
+
+def non_negative(value) -> bool:
+    return value >= 0
+
+
+def unit_interval(value) -> bool:
+    return 0 <= value <= 1
+
+
+def flag_of(owner, name: str) -> str:
+    """The command-line flag of a field (`--lr` for learning_rate)."""
+    meta = {f.name: f.metadata for f in fields(owner)}[name]
+    return meta.get("flag") or "--" + name.replace("_", "-")
+
+
+def validate(instance) -> None:
+    """Check every field that declares a rule; raise UsageError on the first bad one."""
+    for item in fields(instance):
+        ok = item.metadata.get("ok")
+        value = getattr(instance, item.name)
+        if ok is None:
+            continue
+        try:
+            valid = ok(value)
+        except TypeError:
+            valid = False
+        if not valid:
+            raise UsageError(
+                f"{flag_of(instance, item.name)} = {value!r} is out of range "
+                f"({item.metadata['rule']})"
+            )
 
 
 @dataclass(frozen=True)
 class SamplingConfig:
-    temperature: float = 1.0
+    temperature: float = setting(1.0, "0 or more; 0 is greedy", non_negative)
     """Sampling temperature (paper §5: 1.0)."""
-    top_p: float = 1.0
+    top_p: float = setting(1.0, "above 0, at most 1", lambda v: 0 < v <= 1)
     """Nucleus sampling; 1.0 samples the full distribution as RL needs (no top-k either)."""
-    max_new_tokens: int = 384
+    max_new_tokens: int = setting(384, "at least 1", positive)
     """Longest attempt; a longer one is cut and marked truncated."""
+
+    def __post_init__(self) -> None:
+        validate(self)
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    alpha: float = 1.0
-    """Divergence: 0 forward KL, 1 reverse KL (test-time setting, §1), between: JSD."""
-    topk: int = 20
-    """Student top-K support plus a tail bucket (§1: K = 20); 0 = full vocabulary."""
-    teacher: str = "ema"
-    """Teacher regularisation: ema | trust-region | frozen | live (§1)."""
-    teacher_rate: float = 0.01
-    """EMA rate r, or the trust-region interpolation weight (§1: 0.01)."""
-    learning_rate: float = 1e-3
-    """AdamW learning rate for the LoRA adapter. The paper's 1e-6 is for full fine-tuning.
-    Measured on the embedded model (bench/learning_rate.py): after 3 updates 1e-4 moved
-    the policy 0.003-0.006 nat/token, far below the sampler's bf16 noise (0.05-0.08), 3e-4
-    0.02; 1e-3 moved it 0.07 with the loss falling at every update (README, 'Defaults')."""
-    weight_decay: float = 0.01
-    """AdamW weight decay (§4 Table 12)."""
-    grad_clip: float = 1.0
-    """Gradient-norm clip (Table 12)."""
-    is_clip: float = 2.0
-    """Upper clip of the per-token importance weight (§1)."""
-    lora_rank: int = 16
+    alpha: float = setting(1.0, "from 0 to 1", unit_interval)
+    """Divergence: 0 forward KL, 1 reverse KL (test-time setting, paper §2), between: JSD."""
+    topk: int = setting(20, "0 (full vocabulary) or more", non_negative)
+    """Student top-K support plus a tail bucket (paper §2: K = 20); 0 = full vocabulary."""
+    teacher: str = setting("ema", "one of " + ", ".join(TEACHERS), TEACHERS.__contains__)
+    """Teacher regularisation: ema | trust-region | frozen | live (paper §2, Table 4)."""
+    teacher_rate: float = setting(0.01, "from 0 to 1", unit_interval)
+    """EMA rate r, or the trust-region interpolation weight (paper §2: 0.01)."""
+    learning_rate: float = setting(1e-3, "above 0", positive, flag="--lr")
+    """AdamW learning rate for the LoRA adapter. The paper's 1e-6 is for full fine-tuning;
+    1e-3 moves the embedded model's policy by about the sampler's bf16 noise in 3 updates
+    (bench/RESULTS.md, 'Learning rate'; docs/method.md)."""
+    weight_decay: float = setting(0.01, "0 or more", non_negative)
+    """AdamW weight decay (paper Table 12)."""
+    grad_clip: float = setting(1.0, "above 0", positive)
+    """Gradient-norm clip (paper Table 12)."""
+    is_clip: float = setting(2.0, "at least 1", lambda v: v >= 1)
+    """Upper clip of the per-token importance weight (paper §2)."""
+    lora_rank: int = setting(16, "at least 1", positive)
     """LoRA rank."""
-    lora_alpha: int = 32
+    lora_alpha: int = setting(32, "at least 1", positive)
     """LoRA scaling numerator (scale = alpha / rank)."""
-    lora_targets: tuple[str, ...] = ("all-linear",)
+    lora_targets: tuple[str, ...] = setting(("all-linear",), "module names", bool)
     """Modules that get LoRA; "all-linear" = every linear layer but the output head."""
-    dtype: str = "bfloat16"
+    dtype: str = setting("bfloat16", "one of " + ", ".join(DTYPES), DTYPES.__contains__)
     """Weights' dtype for training and sampling."""
-    micro_batch: int = 8
-    """Attempts per forward/backward pass, packed into one sequence without padding
-    (gradients accumulate over the round's passes). 8 measured fastest on the 2-core CPU
-    (one 8-attempt update, means of 4 interleaved: 8 -> 5.8 s, 4 -> 6.2 s, and 7.3 s for
-    the padded micro-batches of 2 before packing; bench/RESULTS.md); memory grows with it
-    (the logits of a pass are tokens x vocabulary in fp32)."""
-    teacher_prompt_tokens: int = 2048
-    """Cap on the teacher prompt in tokens; the feedback is cut first (§2)."""
+    micro_batch: int = setting(8, "at least 1", positive)
+    """Attempts per forward/backward pass, packed into one sequence without padding;
+    gradients accumulate over a round's passes. 8 (a whole default round) measured
+    fastest on the 2-core CPU (bench/RESULTS.md); memory grows with it."""
+    teacher_prompt_tokens: int = setting(2048, "at least 64", lambda v: v >= 64)
+    """Cap on the teacher prompt in tokens; the feedback is cut first (paper §4)."""
     seed: int = 0
     """Seed of the training-side random state."""
+
+    def __post_init__(self) -> None:
+        validate(self)
 
 
 @dataclass(frozen=True)
 class SolveConfig:
-    budget: int = 64
+    budget: int = setting(64, "at least 1", positive)
     """Attempts to spend at most."""
-    batch: int = 8
-    """Attempts per round. The paper uses 16; 8 is our CPU default (README, 'Defaults')."""
+    batch: int = setting(8, "at least 1", positive)
+    """Attempts per round. The paper uses 16; 8 gives twice the updates within a small
+    budget on a CPU (docs/method.md, 'Defaults')."""
     seed: int = 0
     """Seed of sampling; with the same seed a run repeats (on the same backend and machine)."""
     model: str = "smollm2-135m"
     """Embedded model name, local folder or hub id."""
     backend: str = "auto"
     """Sampler: auto | vllm | hf (| scripted in tests)."""
-    confirm: int = 0
+    confirm: int = setting(0, "0 or more", non_negative)
     """After a discovery, sample this many more attempts and report their pass rate."""
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+
+    def __post_init__(self) -> None:
+        validate(self)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -90,3 +146,64 @@ class SolveConfig:
         )
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known}, sampling=sampling, train=train)
+
+
+@dataclass(frozen=True)
+class CompareConfig:
+    """What a compare runs besides each job's SolveConfig."""
+
+    budget: int = setting(32, "at least 1", positive)
+    """Attempts per run: smaller than solve's, since a compare runs many jobs."""
+    seeds: int = setting(3, "at least 1", positive)
+    """Independent runs of each sequential method (SDPO, multi-turn)."""
+    pool: int = setting(0, "0 (the budget) or at least the budget", non_negative)
+    """Best-of-k pool size; 0 means the budget."""
+    context_tokens: int = setting(2048, "at least 64", lambda v: v >= 64)
+    """Multi-turn prompt budget in tokens; the oldest feedback is dropped past it."""
+    workers: int = setting(1, "at least 1", positive)
+    """Worker processes, each loading its own model."""
+
+    def __post_init__(self) -> None:
+        validate(self)
+        if self.pool and self.pool < self.budget:
+            raise UsageError(
+                f"--pool = {self.pool} is smaller than --budget = {self.budget}",
+                hint="pass@k needs a pool of at least k samples",
+            )
+
+    @property
+    def pool_size(self) -> int:
+        return self.pool or self.budget
+
+
+@dataclass(frozen=True)
+class ProbeConfig:
+    samples: int = setting(16, "at least 1", positive)
+    """Student attempts of `sdpo probe` (teacher and control add as many as fail)."""
+    auto_samples: int = setting(8, "at least 1", positive, flag="--probe-samples")
+    """Student attempts of the probe that `sdpo solve --method auto` runs first: fewer,
+    since they count against the run's budget."""
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+
+SAMPLING_FIELDS = {f.name for f in fields(SamplingConfig)}
+TRAIN_FIELDS = {f.name for f in fields(TrainConfig)}
+SOLVE_FIELDS = {f.name for f in fields(SolveConfig)} - {"sampling", "train"}
+
+
+def solve_config(**options: Any) -> SolveConfig:
+    """The one builder of a SolveConfig from flat options (as the commands take them:
+    budget, temperature, alpha, learning_rate, lora_targets as "a,b" or a tuple, ...);
+    options not given keep their defaults, `seed` seeds sampling and training alike."""
+    unknown = set(options) - SAMPLING_FIELDS - TRAIN_FIELDS - SOLVE_FIELDS
+    if unknown:
+        raise UsageError(f"unknown setting {sorted(unknown)[0]!r}")
+    targets = options.get("lora_targets")
+    if isinstance(targets, str):
+        options["lora_targets"] = tuple(t.strip() for t in targets.split(",") if t.strip())
+    sampling = SamplingConfig(**{k: v for k, v in options.items() if k in SAMPLING_FIELDS})
+    train = TrainConfig(**{k: v for k, v in options.items() if k in TRAIN_FIELDS})
+    solve = {k: v for k, v in options.items() if k in SOLVE_FIELDS}
+    return SolveConfig(**solve, sampling=sampling, train=train)

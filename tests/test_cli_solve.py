@@ -181,7 +181,7 @@ def running_with(marker: str) -> bool:
         (["solve"], "error: no problem given"),
         (
             ["solve", "problems/reverse-string.json", "--teacher", "nope"],
-            "error: --teacher 'nope' is not one of",
+            "error: --teacher = 'nope' is out of range (one of ema",
         ),
         (
             ["solve", "problems/reverse-string.json", "--alpha", "2"],

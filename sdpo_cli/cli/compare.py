@@ -26,23 +26,17 @@ def compare(
     baselines: str = typer.Option(
         "bestofk,multiturn", help="Baselines: bestofk, multiturn, multiturn-chat."
     ),
-    budget: int = typer.Option(32, help="Attempts per run."),
-    seeds: int = typer.Option(3, help="Independent runs of each sequential method."),
-    pool: int = typer.Option(
-        0, help="Best-of-k pool size (default: the budget); must be >= budget."
-    ),
+    budget: int = options.COMPARE_BUDGET,
+    seeds: int = options.SEEDS,
+    pool: int = options.POOL,
     batch: int = options.BATCH,
-    context_tokens: int = typer.Option(
-        2048, help="Multi-turn prompt budget; oldest feedback dropped past it."
-    ),
+    context_tokens: int = options.CONTEXT_TOKENS,
     model: str = options.MODEL,
     backend: str = options.BACKEND,
     temperature: float = options.TEMPERATURE,
     max_new_tokens: int = options.MAX_NEW_TOKENS,
     lr: float = options.LEARNING_RATE,
-    workers: int = typer.Option(
-        1, help="Worker processes, each with its own model (1 on a 2-core machine)."
-    ),
+    workers: int = options.WORKERS,
     ray: Optional[str] = typer.Option(
         None,
         "--ray",
@@ -56,7 +50,7 @@ def compare(
     """Compare SDPO against best-of-k and multi-turn on the same problems and budget."""
     protect_stdout()
     from ..compare.jobs import plan
-    from ..config import SamplingConfig, SolveConfig, TrainConfig
+    from ..config import CompareConfig, solve_config
     from ..methods.base import check_method_name
     from ..verifiers.registry import load_checked
     from .check import expand
@@ -64,28 +58,23 @@ def compare(
     chosen = [m for m in (methods + "," + baselines).split(",") if m.strip()]
     for name in chosen:
         check_method_name(name)
-    if budget < 1 or seeds < 1 or batch < 1 or workers < 1 or max_new_tokens < 1:
-        raise UsageError(
-            "--budget, --seeds, --batch, --workers and --max-new-tokens must be positive"
-        )
-    pool = pool or budget
-    if pool < budget:
-        raise UsageError(
-            f"--pool {pool} is smaller than --budget {budget}",
-            hint="pass@k needs a pool of at least k samples",
-        )
-    files = expand(problems)
-    if not files:
-        raise UsageError("no problem files found", ", ".join(map(str, problems)))
-    loaded = [load_checked(path)[0] for path in files]  # validate all before any model loads
-    base = SolveConfig(
+    design = CompareConfig(
+        budget=budget, seeds=seeds, pool=pool, context_tokens=context_tokens, workers=workers
+    )
+    base = solve_config(
         budget=budget,
         batch=batch,
         model=model,
         backend=backend,
-        sampling=SamplingConfig(temperature=temperature, max_new_tokens=max_new_tokens),
-        train=TrainConfig(learning_rate=lr),
+        temperature=temperature,
+        max_new_tokens=max_new_tokens,
+        learning_rate=lr,
     )
+    pool = design.pool_size
+    files = expand(problems)
+    if not files:
+        raise UsageError("no problem files found", ", ".join(map(str, problems)))
+    loaded = [load_checked(path)[0] for path in files]  # validate all before any model loads
     jobs = plan(
         [(str(p.path), p.id) for p in loaded],
         list(dict.fromkeys(chosen)),

@@ -1,18 +1,84 @@
-"""Options shared by the commands that load a model (solve, compare, probe)."""
+"""Options of the commands that load a model (solve, compare, probe). Every default is
+read from the config dataclasses (config.py), which also validate the values."""
 
 import typer
 
-from ..config import TrainConfig
+from ..config import CompareConfig, ProbeConfig, SamplingConfig, SolveConfig, TrainConfig
 
-MODEL = typer.Option("smollm2-135m", "--model", help="Embedded model name, local folder or hub id.")
-BACKEND = typer.Option(
-    "auto", "--backend", help="Sampler: auto (vllm if installed, else hf), vllm, hf."
+MODEL = typer.Option(
+    SolveConfig.model, "--model", help="Embedded model name, local folder or hub id."
 )
-TEMPERATURE = typer.Option(1.0, "--temperature", help="Sampling temperature (paper: 1.0).")
-MAX_NEW_TOKENS = typer.Option(384, "--max-new-tokens", help="Longest attempt in tokens.")
-BATCH = typer.Option(8, "--batch", help="Attempts per round (paper: 16; 8 is the CPU default).")
+BACKEND = typer.Option(
+    SolveConfig.backend, "--backend", help="Sampler: auto (vllm if installed, else hf), vllm, hf."
+)
+BUDGET = typer.Option(SolveConfig.budget, "--budget", help="Attempts to spend at most.")
+BATCH = typer.Option(
+    SolveConfig.batch, "--batch", help="Attempts per round (paper: 16; 8 is the CPU default)."
+)
+SEED = typer.Option(SolveConfig.seed, "--seed", help="Random seed (sampling and training).")
+CONFIRM = typer.Option(
+    SolveConfig.confirm,
+    "--confirm",
+    help="After a discovery, sample N more and report the pass rate.",
+)
+TEMPERATURE = typer.Option(
+    SamplingConfig.temperature, "--temperature", help="Sampling temperature (paper: 1.0)."
+)
+TOP_P = typer.Option(SamplingConfig.top_p, "--top-p", help="Nucleus sampling threshold.")
+MAX_NEW_TOKENS = typer.Option(
+    SamplingConfig.max_new_tokens, "--max-new-tokens", help="Longest attempt in tokens."
+)
+ALPHA = typer.Option(
+    TrainConfig.alpha, "--alpha", help="0 forward KL, 1 reverse KL (paper test-time), between: JSD."
+)
+TOPK = typer.Option(
+    TrainConfig.topk,
+    "--topk",
+    help="Top-K support with a tail bucket (paper: 20); 0 = full vocabulary.",
+)
+TEACHER = typer.Option(
+    TrainConfig.teacher, "--teacher", help="Teacher: ema, trust-region, frozen, live."
+)
+TEACHER_RATE = typer.Option(
+    TrainConfig.teacher_rate, "--teacher-rate", help="EMA rate / trust-region weight (paper: 0.01)."
+)
 LEARNING_RATE = typer.Option(
     TrainConfig.learning_rate, "--lr", help="AdamW learning rate of the LoRA adapter."
 )
-SEED = typer.Option(0, "--seed", help="Random seed (sampling and training).")
+LORA_RANK = typer.Option(TrainConfig.lora_rank, "--lora-rank", help="LoRA rank.")
+LORA_ALPHA = typer.Option(
+    TrainConfig.lora_alpha, "--lora-alpha", help="LoRA alpha (scale = alpha / rank)."
+)
+LORA_TARGETS = typer.Option(
+    ",".join(TrainConfig.lora_targets),
+    "--lora-targets",
+    help="Comma-separated module names, or all-linear.",
+)
+COMPARE_BUDGET = typer.Option(CompareConfig.budget, "--budget", help="Attempts per run.")
+SEEDS = typer.Option(
+    CompareConfig.seeds, "--seeds", help="Independent runs of each sequential method."
+)
+POOL = typer.Option(
+    CompareConfig.pool, "--pool", help="Best-of-k pool size (0: the budget); at least the budget."
+)
+CONTEXT_TOKENS = typer.Option(
+    CompareConfig.context_tokens,
+    "--context-tokens",
+    help="Multi-turn prompt budget; the oldest feedback is dropped past it.",
+)
+WORKERS = typer.Option(
+    CompareConfig.workers,
+    "--workers",
+    help="Worker processes, each with its own model (1 on a 2-core machine).",
+)
+PROBE_SAMPLES = typer.Option(
+    ProbeConfig.samples,
+    "--samples",
+    help="Student attempts to sample (teacher and control add as many as fail).",
+)
+AUTO_PROBE_SAMPLES = typer.Option(
+    ProbeConfig.auto_samples,
+    "--probe-samples",
+    help="With --method auto: the probe's student samples.",
+)
 JSON = typer.Option(False, "--json", help="Print one JSON document on stdout.")

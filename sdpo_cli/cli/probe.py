@@ -20,9 +20,7 @@ def probe(
     problems: list[Path] = typer.Argument(
         ..., metavar="PROBLEM...", help="Problem files or directories."
     ),
-    samples: int = typer.Option(
-        16, help="Student attempts to sample (teacher and control add as many as fail)."
-    ),
+    samples: int = options.PROBE_SAMPLES,
     seed: int = options.SEED,
     model: str = options.MODEL,
     backend: str = options.BACKEND,
@@ -32,22 +30,21 @@ def probe(
 ) -> None:
     """Measure student vs self-teacher on each problem and recommend sdpo, multiturn or bestofk."""
     protect_stdout()
-    from ..config import SamplingConfig, SolveConfig
-    from ..errors import UsageError
+    from ..config import ProbeConfig, solve_config
     from ..methods.engine import load_engine
     from ..methods.probe import probe as run_probe
     from ..verifiers.registry import load_checked
     from .check import expand
 
-    if samples < 1 or max_new_tokens < 1:
-        raise UsageError("--samples and --max-new-tokens must be positive")
-    loaded = [load_checked(path) for path in expand(problems)]
-    config = SolveConfig(
+    samples = ProbeConfig(samples=samples).samples
+    config = solve_config(
         seed=seed,
         model=model,
         backend=backend,
-        sampling=SamplingConfig(temperature=temperature, max_new_tokens=max_new_tokens),
+        temperature=temperature,
+        max_new_tokens=max_new_tokens,
     )
+    loaded = [load_checked(path) for path in expand(problems)]
     engine = load_engine(config)
     reports = {}
     try:

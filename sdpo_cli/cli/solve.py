@@ -25,35 +25,29 @@ def solve(
     problem_path: Optional[Path] = typer.Argument(
         None, metavar="[PROBLEM]", help="Problem file (JSON)."
     ),
-    budget: int = typer.Option(64, help="Attempts to spend at most."),
+    budget: int = options.BUDGET,
     batch: int = options.BATCH,
     seed: int = options.SEED,
     model: str = options.MODEL,
     backend: str = options.BACKEND,
     temperature: float = options.TEMPERATURE,
-    top_p: float = typer.Option(1.0, "--top-p", help="Nucleus sampling threshold."),
+    top_p: float = options.TOP_P,
     max_new_tokens: int = options.MAX_NEW_TOKENS,
-    alpha: float = typer.Option(
-        1.0, help="0 forward KL, 1 reverse KL (paper test-time), between: JSD."
-    ),
-    topk: int = typer.Option(
-        20, help="Top-K support with a tail bucket (paper: 20); 0 = full vocabulary."
-    ),
-    teacher: str = typer.Option("ema", help="Teacher: ema, trust-region, frozen, live."),
-    teacher_rate: float = typer.Option(0.01, help="EMA rate / trust-region weight (paper: 0.01)."),
+    alpha: float = options.ALPHA,
+    topk: int = options.TOPK,
+    teacher: str = options.TEACHER,
+    teacher_rate: float = options.TEACHER_RATE,
     lr: float = options.LEARNING_RATE,
-    lora_rank: int = typer.Option(16, help="LoRA rank."),
-    lora_alpha: int = typer.Option(32, help="LoRA alpha (scale = alpha / rank)."),
-    lora_targets: str = typer.Option(
-        "all-linear", help="Comma-separated module names, or all-linear."
-    ),
-    confirm: int = typer.Option(
-        0, help="After a discovery, sample N more and report the pass rate."
-    ),
+    lora_rank: int = options.LORA_RANK,
+    lora_alpha: int = options.LORA_ALPHA,
+    lora_targets: str = options.LORA_TARGETS,
+    confirm: int = options.CONFIRM,
     method: str = typer.Option(
-        "sdpo", help="sdpo, or auto: probe first, then the recommended method."
+        "sdpo",
+        help="sdpo, bestofk, multiturn, multiturn-chat, or auto: probe first, then the "
+        "recommended method.",
     ),
-    probe_samples: int = typer.Option(8, help="With --method auto: the probe's student samples."),
+    probe_samples: int = options.AUTO_PROBE_SAMPLES,
     out: Optional[Path] = typer.Option(
         None, help="Run directory (default: runs/<problem>-<time>)."
     ),
@@ -67,7 +61,7 @@ def solve(
 ) -> None:
     """Sample, verify and learn on ONE problem until a verified solution or the budget."""
     protect_stdout()
-    from ..config import TEACHERS, SamplingConfig, SolveConfig, TrainConfig
+    from ..config import ProbeConfig, SolveConfig, solve_config
     from ..problem import load_problem
     from ..runlog import FINISHED, RunLog, start_log
     from ..verifiers.registry import build_verifier, load_checked
@@ -92,50 +86,32 @@ def solve(
             from ..methods.base import check_method_name
 
             check_method_name(method)
-        if teacher not in TEACHERS:
-            raise UsageError(f"--teacher {teacher!r} is not one of {', '.join(TEACHERS)}")
-        for name, value, ok in (
-            ("--budget", budget, budget > 0),
-            ("--batch", batch, batch > 0),
-            ("--alpha", alpha, 0 <= alpha <= 1),
-            ("--topk", topk, topk >= 0),
-            ("--temperature", temperature, temperature >= 0),
-            ("--teacher-rate", teacher_rate, 0 <= teacher_rate <= 1),
-            ("--max-new-tokens", max_new_tokens, max_new_tokens > 0),
-            ("--confirm", confirm, confirm >= 0),
-            ("--lr", lr, lr > 0),
-        ):
-            if not ok:
-                raise UsageError(f"{name} = {value} is out of range")
-        problem, verifier = _problem(
-            problem_path, prompt, prompt_file, verify_command, load_checked
-        )
-        targets = tuple(t.strip() for t in lora_targets.split(",") if t.strip())
-        config = SolveConfig(
+        config = solve_config(
             budget=budget,
             batch=batch,
             seed=seed,
             model=model,
             backend=backend,
             confirm=confirm,
-            sampling=SamplingConfig(
-                temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens
-            ),
-            train=TrainConfig(
-                alpha=alpha,
-                topk=topk,
-                teacher=teacher,
-                teacher_rate=teacher_rate,
-                learning_rate=lr,
-                lora_rank=lora_rank,
-                lora_alpha=lora_alpha,
-                lora_targets=targets,
-                seed=seed,
-            ),
+            temperature=temperature,
+            top_p=top_p,
+            max_new_tokens=max_new_tokens,
+            alpha=alpha,
+            topk=topk,
+            teacher=teacher,
+            teacher_rate=teacher_rate,
+            learning_rate=lr,
+            lora_rank=lora_rank,
+            lora_alpha=lora_alpha,
+            lora_targets=lora_targets,
+        )
+        probe = ProbeConfig(auto_samples=probe_samples)
+        problem, verifier = _problem(
+            problem_path, prompt, prompt_file, verify_command, load_checked
         )
         directory = out or Path("runs") / f"{problem.id}-{time.strftime('%Y%m%d-%H%M%S')}"
         log = start_log(directory, problem, config, method=method)
-        log.update(probe_samples=probe_samples)
+        log.update(probe_samples=probe.auto_samples)
         err.print(f"run directory: {log.dir}")
     from ..methods.solve_run import solve as run_solve
 
