@@ -142,7 +142,7 @@ def test_compare_rejects_pool_below_budget_unknown_method_and_no_tokens():
         text=True,
         cwd=ROOT,
     )
-    assert result.returncode == 2 and "--pool 4 is smaller than --budget 8" in result.stderr
+    assert result.returncode == 2 and "--pool = 4 is smaller than --budget = 8" in result.stderr
     result = subprocess.run(
         [sys.executable, "-m", "sdpo_cli", "compare", str(PROBLEMS), "--baselines", "magic"],
         capture_output=True,

@@ -119,10 +119,12 @@ def _problem_stats(methods: dict[str, list], baselines, seed: int) -> dict[str, 
         sdpo_curve = stats["sdpo"]["curve"]
         for base in baselines:
             if base in stats:
+                # the highest level both curves reach, exactly: a rounded level can lie
+                # above a curve's maximum and lose the ratio; the key is rounded for display
                 reached = min(max(stats[base]["curve"]), max(sdpo_curve))
-                levels = sorted({*LEVELS, round(reached, 4)} - {0.0})
+                levels = sorted({*LEVELS, reached} - {0.0})
                 stats["sdpo"].setdefault("ratio_vs", {})[base] = {
-                    str(p): M.matched_ratio(stats[base]["curve"], sdpo_curve, p) for p in levels
+                    f"{p:.4g}": M.matched_ratio(stats[base]["curve"], sdpo_curve, p) for p in levels
                 }
     return {"budget": budget, "methods": stats}
 
