@@ -37,10 +37,22 @@ def backend_status() -> dict[str, dict[str, Any]]:
     return status
 
 
+def sandbox_status() -> dict[str, Any]:
+    """The sandbox mode and its protections; mode None, with the reason and the fix, where
+    no isolated mode can be set up and limits-only was not asked for."""
+    from .errors import SdpoError
+    from .verifiers.sandbox import PROTECTIONS, isolation
+
+    try:
+        mode = isolation()
+    except SdpoError as exc:
+        return {"mode": None, "protections": [], "error": exc.what, "hint": exc.hint}
+    return {"mode": mode, "protections": PROTECTIONS[mode]}
+
+
 def diagnose() -> dict[str, Any]:
     from .backends.registry import resolve_backend
     from .models import DEFAULT_MODEL, cached_embedded, embedded_gguf
-    from .verifiers.sandbox import PROTECTIONS, isolation
 
     report: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform()}
     try:
@@ -61,7 +73,11 @@ def diagnose() -> dict[str, Any]:
         "cached": (cached / "model.safetensors").exists(),
         "cache_path": str(cached),
     }
-    mode = isolation()
-    report["sandbox"] = {"mode": mode, "protections": PROTECTIONS[mode]}
-    report["ok"] = bool(report["torch"]) and gguf is not None and report["backends"]["hf"]["ok"]
+    report["sandbox"] = sandbox_status()
+    report["ok"] = (
+        bool(report["torch"])
+        and gguf is not None
+        and report["backends"]["hf"]["ok"]
+        and report["sandbox"]["mode"] is not None
+    )
     return report

@@ -215,3 +215,59 @@ def test_unknown_model_exit_3(tmp_path):
     assert result.returncode == 3
     assert "error: model 'nobody/no-such-model' is not available offline" in result.stderr
     assert json.loads((tmp_path / "r" / "run.json").read_text())["status"] == "error"
+
+
+@pytest.mark.parametrize("signum,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_stops_a_compare_mid_job(tmp_path, tiny_model_dir, signum, code):
+    """The compare stops at once: the running job is marked cancelled, no later job
+    starts, and no checker is left running."""
+    marker = f"sdpo-compare-checker-{os.getpid()}-{signum}"
+    checker = f"import sys, time; sys.stdin.read(); time.sleep(0.5); sys.exit(1)  # {marker}"
+    problem = tmp_path / "slow.json"
+    problem.write_text(
+        json.dumps(
+            {
+                "id": "slow",
+                "prompt": "Say anything.",
+                "verifier": {"kind": "command", "command": ["python3", "-c", checker]},
+            }
+        )
+    )
+    out = tmp_path / "cmp"
+    args = [
+        "compare",
+        problem,
+        "--model",
+        tiny_model_dir,
+        "--backend",
+        "hf",
+        "--max-new-tokens",
+        "12",
+        "--budget",
+        "40",
+        "--batch",
+        "4",
+        "--seeds",
+        "2",
+        "--methods",
+        "multiturn",
+        "--baselines",
+        "",
+        "--out",
+        out,
+    ]
+    proc = subprocess.Popen(
+        sdpo_cmd(*args),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    assert wait_for(lambda: running_with(marker), timeout=90)
+    proc.send_signal(signum)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == code, stderr
+    jobs = sorted((out / "jobs").iterdir())
+    assert [j.name for j in jobs] == ["slow__multiturn__s0"]  # the second job never started
+    assert json.loads((jobs[0] / "run.json").read_text())["status"] == "cancelled"
+    assert not running_with(marker)

@@ -156,4 +156,7 @@ def test_compare_rejects_pool_below_budget_unknown_method_and_no_tokens():
         text=True,
         cwd=ROOT,
     )
-    assert result.returncode == 2 and "--max-new-tokens = 0 is out of range (at least 1)" in result.stderr
+    assert (
+        result.returncode == 2
+        and "--max-new-tokens = 0 is out of range (at least 1)" in result.stderr
+    )

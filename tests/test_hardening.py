@@ -309,3 +309,12 @@ def test_debug_is_accepted_after_the_command():
         cwd=ROOT,
     )
     assert result.returncode == 1 and "No such option" not in result.stderr
+
+
+def test_an_oversized_problem_file_is_refused_unread(tmp_path, monkeypatch):
+    monkeypatch.setattr("sdpo_cli.problem.MAX_PROBLEM_BYTES", 1000)
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps({"id": "b", "prompt": "x" * 2000, "verifier": {"kind": "answer"}}))
+    with pytest.raises(ProblemError) as info:
+        load_problem(big)
+    assert "larger than" in info.value.what

@@ -303,3 +303,17 @@ def test_nothing_survives_when_sdpo_itself_is_killed(mode):
     while time.monotonic() < deadline and _processes_with(marker):
         time.sleep(0.1)
     assert _processes_with(marker) == []
+
+
+def test_doctor_reports_a_machine_without_isolation(monkeypatch):
+    from sdpo_cli.diagnostics import sandbox_status
+
+    monkeypatch.delenv("SDPO_SANDBOX_MODE", raising=False)
+    monkeypatch.setattr(sandbox, "_launch", lambda *a, **k: sandbox.RunResult(125, "", "no", 0.0))
+    isolation.cache_clear()
+    try:
+        status = sandbox_status()
+    finally:
+        isolation.cache_clear()
+    assert status["mode"] is None and "no isolated sandbox" in status["error"]
+    assert "SDPO_SANDBOX_MODE=limits" in status["hint"]

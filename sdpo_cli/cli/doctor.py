@@ -47,8 +47,12 @@ def doctor(
             f"{mark(model['gguf'] is not None)} "
             f"{'cached at ' + model['cache_path'] if model['cached'] else NOT_CACHED}",
         )
+        sandbox = report["sandbox"]
         table.add_row(
-            "sandbox", f"{report['sandbox']['mode']}: {', '.join(report['sandbox']['protections'])}"
+            "sandbox",
+            f"{sandbox['mode']}: {', '.join(sandbox['protections'])}"
+            if sandbox["mode"]
+            else f"[red]none[/red]: {sandbox['error']}; {sandbox['hint']}",
         )
         out.print(table)
     raise typer.Exit(EXIT_OK if report["ok"] else EXIT_ENVIRONMENT)

@@ -110,37 +110,44 @@ def run_on_ray(
     for actor in [actor_class.remote(first, sampler_factory) for _ in range(count)]:
         if queue:
             start(actor)
-    while running:
-        ready, _ = ray.wait(list(running), num_returns=1)
-        actor, job = running.pop(ready[0])
-        try:
-            files = ray.get(ready[0])
-        except (ray.exceptions.RayActorError, ray.exceptions.RayTaskError):
-            ray.kill(actor, no_restart=True)
-            actor = actor_class.remote(first, sampler_factory)
-            tries[job.key] = tries.get(job.key, 0) + 1
-            if tries[job.key] <= max_retries:
-                queue.appendleft(job)
+    try:
+        while running:
+            ready, _ = ray.wait(list(running), num_returns=1)
+            actor, job = running.pop(ready[0])
+            try:
+                files = ray.get(ready[0])
+            except (ray.exceptions.RayActorError, ray.exceptions.RayTaskError):
+                ray.kill(actor, no_restart=True)
+                actor = actor_class.remote(first, sampler_factory)
+                tries[job.key] = tries.get(job.key, 0) + 1
+                if tries[job.key] <= max_retries:
+                    queue.appendleft(job)
+                else:
+                    failed.append(job.key)
             else:
-                failed.append(job.key)
-        else:
-            target = job_dir(out, job)
-            target.mkdir(parents=True, exist_ok=True)
-            for name, text in files.items():
-                (target / name).write_text(text)
-            done += 1
-        if queue:
-            start(actor)
-        else:
+                target = job_dir(out, job)
+                target.mkdir(parents=True, exist_ok=True)
+                for name, text in files.items():
+                    (target / name).write_text(text)
+                done += 1
+            if queue:
+                start(actor)
+            else:
+                ray.kill(actor, no_restart=True)
+            progress(
+                {
+                    "queued": len(queue),
+                    "running": len(running),
+                    "done": done,
+                    "failed": len(failed),
+                    "total": total,
+                    "job": job.key,
+                }
+            )
+    except BaseException:  # a signal or a failure of the driver: end every actor now
+        for actor, _ in running.values():
             ray.kill(actor, no_restart=True)
-        progress(
-            {
-                "queued": len(queue),
-                "running": len(running),
-                "done": done,
-                "failed": len(failed),
-                "total": total,
-                "job": job.key,
-            }
-        )
+        if local:
+            ray.shutdown()
+        raise
     return failed
