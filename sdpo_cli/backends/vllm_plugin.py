@@ -22,10 +22,9 @@ import os
 SPIN_ENV = "SDPO_VLLM_IDLE_SPIN_S"
 OWNER_ENV = "SDPO_VLLM_OWNER_PID"
 PR_SET_PDEATHSIG = 1
-# Measured on the 2-core CPU machine (bench/RESULTS.md): with no spin at all a reader
-# sometimes missed its wake-up and slept until vLLM's 5 s recheck (6 of 15 weight syncs);
-# with 0.1 s, none in 55, and decoding (one message per step, tens of ms apart) still
-# never sleeps.
+# With no spin at all a reader sometimes missed its wake-up and slept until vLLM's 5 s
+# recheck; 0.1 s avoided that in every weight sync measured, and decoding (one message
+# per step, tens of ms apart) never sleeps.
 SAMPLER_SPIN_S = "0.1"
 
 

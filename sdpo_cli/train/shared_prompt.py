@@ -7,11 +7,11 @@ is run once and its key/value cache is cut off the graph as leaf tensors; each a
 then runs as one segment on top of it: the prefix's last token, the attempt's rest of
 the prompt (the part after the prefix), its response. Repeating that one token per
 attempt gives every logit that predicts a response token out of the packed pass itself,
-in order: no logits are cut out of the prefix's pass and stitched in, whose backward
-cost a zeroed vocabulary-wide gradient per attempt (bench/RESULTS.md). With gradients
-on, `backward()` sends the gradient the leaves collected back through the prefix's graph
-in one pass: the exact gradient of the full-sequence forward, without repeating the
-prefix's forward and backward per attempt (bench/RESULTS.md, 'Cost of an SDPO round').
+in order, so the prefix's pass needs no output head. With gradients on, `backward()`
+sends the gradient the leaves collected back through the prefix's graph in one pass: the
+exact gradient of the full-sequence forward, without repeating the prefix's forward and
+backward per attempt (bench/RESULTS.md, 'Cost of an SDPO round'). The probe's
+log-probs (`mean_response_logprobs`) take the same passes.
 """
 
 from __future__ import annotations
