@@ -34,7 +34,8 @@ def main() -> None:
     args = parser.parse_args()
     from sdpo_cli.backends.hf import HFSampler
     from sdpo_cli.config import SolveConfig, TrainConfig
-    from sdpo_cli.methods.attempts import Tally, sample_and_verify
+    from sdpo_cli.methods.attempts import BatchSpec, sample_and_verify
+    from sdpo_cli.methods.base import MethodContext
     from sdpo_cli.methods.sdpo import build_examples
     from sdpo_cli.models import resolve_model
     from sdpo_cli.train.policy import Policy
@@ -53,25 +54,15 @@ def main() -> None:
         policy = Policy(path, config.train)
         sampler, optimizer = HFSampler(policy), make_optimizer(policy, config.train)
         prompt = policy.chat_ids(problem.messages())
+        context = MethodContext(problem, verifier, policy, sampler, config)
         held_out = [
             c.token_ids for c in sampler.sample(prompt, args.batch, config.sampling, seed=999)
         ]
         initial = mean_response_logprobs(policy, [prompt] * len(held_out), held_out)
         rows = []
         for update in range(args.updates):
-            attempts = sample_and_verify(
-                sampler,
-                verifier,
-                prompt,
-                args.batch,
-                config.sampling,
-                100 + update,
-                1,
-                update,
-                policy.version,
-                None,
-                Tally(),
-            )
+            spec = BatchSpec(100 + update, 1, update, policy.version)
+            attempts = sample_and_verify(context, prompt, args.batch, spec)
             examples = build_examples(policy, problem, attempts, config)
             metrics = sdpo_update(policy, optimizer, examples, config.train)
             after = sdpo_loss(policy, examples, config.train)["loss"]

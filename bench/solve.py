@@ -21,6 +21,7 @@ import json
 import statistics
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 
@@ -35,7 +36,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     from sdpo_cli.config import SolveConfig, TrainConfig
-    from sdpo_cli.methods.attempts import Tally, sample_and_verify
+    from sdpo_cli.methods.attempts import BatchSpec, Tally, sample_and_verify
     from sdpo_cli.methods.base import MethodContext
     from sdpo_cli.methods.engine import load_engine
     from sdpo_cli.methods.sdpo import SdpoSearch
@@ -57,22 +58,12 @@ def main() -> None:
     plain, sdpo = [], []
     with tempfile.TemporaryDirectory() as tmp:
         log = RunLog.create(Path(tmp) / "run", {"problem": problem.id})
-        search = SdpoSearch(MethodContext(problem, verifier, policy, sampler, config, log))
+        context = MethodContext(problem, verifier, policy, sampler, config, log)
+        search = SdpoSearch(context)
         # The process's first generation is slow (vLLM's first calls); a run of either kind
         # pays it once, so it is left out of both.
-        sample_and_verify(
-            sampler,
-            verifier,
-            prompt,
-            args.batch,
-            config.sampling,
-            999,
-            1,
-            0,
-            policy.version,
-            None,
-            Tally(),
-        )
+        unlogged = replace(context, log=None, tally=Tally())
+        sample_and_verify(unlogged, prompt, args.batch, BatchSpec(999, 1, 0, policy.version))
         for r in range(args.rounds):
             # As in a run, the SDPO round's generation comes right after the last weight
             # sync, and the sampling-only round's does not (a best-of-k run never syncs):
@@ -81,18 +72,9 @@ def main() -> None:
             for kind in ("sdpo", "sampling"):
                 tally = Tally()
                 clock = time.perf_counter()
+                spec = BatchSpec(1000 + r, 1, r + 1, policy.version)
                 batches[kind] = sample_and_verify(
-                    sampler,
-                    verifier,
-                    prompt,
-                    args.batch,
-                    config.sampling,
-                    1000 + r,
-                    1,
-                    r + 1,
-                    policy.version,
-                    log,
-                    tally,
+                    replace(context, tally=tally), prompt, args.batch, spec
                 )
                 rows[kind] = {
                     "generate_s": tally.generate_s,

@@ -9,6 +9,7 @@ from sdpo_cli import metrics as M
 from sdpo_cli.backends.scripted import ScriptedSampler
 from sdpo_cli.config import SolveConfig
 from sdpo_cli.methods.attempts import round_seed
+from sdpo_cli.methods.base import MethodContext
 from sdpo_cli.methods.engine import load_engine
 from sdpo_cli.methods.probe import Rule, probe, recommend
 from sdpo_cli.methods.solve_run import solve
@@ -53,7 +54,8 @@ def engine_with(tiny_model_dir, rule):
 
 def run_probe(tiny_model_dir, rule, samples=8):
     engine, config = engine_with(tiny_model_dir, rule)
-    return probe(PROBLEM, build_verifier(PROBLEM), engine.policy, engine.sampler, config, samples)
+    context = MethodContext(PROBLEM, build_verifier(PROBLEM), engine.policy, engine.sampler, config)
+    return probe(context, samples)
 
 
 def test_a_teacher_that_solves_leads_to_sdpo(tiny_model_dir):

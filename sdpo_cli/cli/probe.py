@@ -31,6 +31,7 @@ def probe(
     """Measure student vs self-teacher on each problem and recommend sdpo, multiturn or bestofk."""
     protect_stdout()
     from ..config import ProbeConfig, solve_config
+    from ..methods.base import MethodContext
     from ..methods.engine import load_engine
     from ..methods.probe import probe as run_probe
     from ..verifiers.registry import load_checked
@@ -50,9 +51,8 @@ def probe(
     try:
         for problem, verifier in loaded:
             err.print(f"probing {problem.id} ...")
-            reports[problem.id], _ = run_probe(
-                problem, verifier, engine.policy, engine.sampler, config, samples
-            )
+            context = MethodContext(problem, verifier, engine.policy, engine.sampler, config)
+            reports[problem.id], _ = run_probe(context, samples)
     finally:
         engine.close()
     if json_output:

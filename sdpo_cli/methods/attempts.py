@@ -12,12 +12,13 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..backends.base import Completion
-from ..config import SamplingConfig
-from ..runlog import RunLog
 from ..verifiers.base import Verdict, Verifier
+
+if TYPE_CHECKING:
+    from .base import MethodContext
 
 TRUNCATED = "Truncated Attempt\nThe response was cut off at the length limit before it finished."
 
@@ -97,82 +98,44 @@ class Tally:
         }
 
 
+@dataclass(frozen=True)
+class BatchSpec:
+    """Where a batch of attempts belongs: the seed it is sampled with, the index of its
+    first attempt, its round, the policy version that samples it, and its phase."""
+
+    seed: int
+    first_index: int
+    round: int
+    policy_version: int = 0
+    phase: str = "search"
+
+
 def sample_and_verify(
-    sampler,
-    verifier: Verifier,
-    prompt_ids: list[int],
-    n: int,
-    params: SamplingConfig,
-    seed: int,
-    first_index: int,
-    round_no: int,
-    policy_version: int,
-    log: RunLog | None,
-    tally: Tally,
-    phase: str = "search",
-    parallel: int = 2,
+    context: "MethodContext", prompt_ids: list[int], n: int, spec: BatchSpec
 ) -> list[Attempt]:
-    """Generate n attempts from one prompt, verify them (bounded parallelism), append each
-    to the log as soon as it is judged; returns them in index order."""
+    """Generate n attempts from one prompt with the context's sampler, verify them
+    (bounded parallelism), log each as soon as it is judged, and count their cost in the
+    context's tally; returns them in index order."""
     start = time.monotonic()
-    completions = sampler.sample(prompt_ids, n, params, seed) if n else []
-    return verify_and_log(
-        completions,
-        time.monotonic() - start,
-        verifier,
-        first_index,
-        round_no,
-        policy_version,
-        log,
-        tally,
-        phase,
-        parallel,
-    )
+    params = context.config.sampling
+    completions = context.sampler.sample(prompt_ids, n, params, spec.seed) if n else []
+    return _verify_and_log(context, completions, time.monotonic() - start, spec)
 
 
 def sample_each_and_verify(
-    sampler,
-    verifier: Verifier,
-    prompts: list[list[int]],
-    params: SamplingConfig,
-    seed: int,
-    first_index: int,
-    round_no: int,
-    policy_version: int,
-    log: RunLog | None,
-    tally: Tally,
-    phase: str,
-    parallel: int = 2,
+    context: "MethodContext", prompts: list[list[int]], spec: BatchSpec
 ) -> list[Attempt]:
     """One attempt per prompt, otherwise as sample_and_verify."""
     start = time.monotonic()
-    completions = sampler.sample_each(prompts, params, seed) if prompts else []
-    return verify_and_log(
-        completions,
-        time.monotonic() - start,
-        verifier,
-        first_index,
-        round_no,
-        policy_version,
-        log,
-        tally,
-        phase,
-        parallel,
-    )
+    params = context.config.sampling
+    completions = context.sampler.sample_each(prompts, params, spec.seed) if prompts else []
+    return _verify_and_log(context, completions, time.monotonic() - start, spec)
 
 
-def verify_and_log(
-    completions: list[Completion],
-    generated: float,
-    verifier: Verifier,
-    first_index: int,
-    round_no: int,
-    policy_version: int,
-    log: RunLog | None,
-    tally: Tally,
-    phase: str,
-    parallel: int,
+def _verify_and_log(
+    context: "MethodContext", completions: list[Completion], generated: float, spec: BatchSpec
 ) -> list[Attempt]:
+    tally, log = context.tally, context.log
     tally.generate_s += generated
     share = generated / max(1, len(completions))
     attempts: list[Attempt] = []
@@ -180,19 +143,18 @@ def verify_and_log(
 
     def one(offset: int) -> Attempt:
         completion = completions[offset]
-        attempt = Attempt(
-            first_index + offset,
-            round_no,
+        verdict = judge(context.verifier, completion)
+        return Attempt(
+            spec.first_index + offset,
+            spec.round,
             completion,
-            judge(verifier, completion),
-            policy_version,
-            share,
-            phase,
+            verdict,
+            spec.policy_version,
+            share + verdict.seconds,
+            spec.phase,
         )
-        attempt.seconds += attempt.verdict.seconds
-        return attempt
 
-    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, context.problem.limits.parallel)) as pool:
         for attempt in pool.map(one, range(len(completions))):
             if log is not None:
                 log.append_attempt(attempt.to_json())

@@ -2,10 +2,11 @@
 
 A method is an object with a `name` and `run(context, logged=()) -> SearchResult`. The
 context carries everything a run needs (problem, verifier, policy, sampler, settings,
-run log, progress callback, attempts already spent); `logged` are the attempts of a
-resumed run. Methods are found by name in one registry, which solve and compare share;
-an unknown name is a usage error (exit 2) listing the known ones. Entries name their
-class as "module:attribute" and are imported on use, so this module imports no torch.
+run log, progress callback, attempts already spent, the tally of its costs); `logged`
+are the attempts of a resumed run. Methods are found by name in one registry, which
+solve and compare share; an unknown name is a usage error (exit 2) listing the known
+ones. Entries name their class as "module:attribute" and are imported on use, so this
+module imports no torch.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ..errors import UsageError
 from ..problem import Problem
 from ..runlog import RunLog
 from ..verifiers.base import Verifier
+from .attempts import Tally
 
 if TYPE_CHECKING:
     from ..backends.base import Sampler
@@ -46,6 +48,8 @@ class MethodContext:
     offset: int = 0
     """Attempts already spent on this problem (a probe's): counted in the budget and
     in the attempt indices."""
+    tally: Tally = field(default_factory=Tally)
+    """Time and tokens this run spends, by phase."""
 
 
 class Method(Protocol):

@@ -13,8 +13,8 @@ from typing import Sequence
 
 from .attempts import (
     Attempt,
+    BatchSpec,
     SearchResult,
-    Tally,
     first_success,
     round_info,
     round_seed,
@@ -51,7 +51,7 @@ class BestOfKPool:
                 f"the best-of-k pool ({self.pool}) must hold at least the budget "
                 f"({self.config.budget})"
             )
-        self.tally = Tally()
+        self.context, self.tally = context, context.tally
         self.stop_at_first, self.offset = stop_at_first, context.offset
 
     def run(self) -> SearchResult:
@@ -60,20 +60,9 @@ class BestOfKPool:
         while len(attempts) < size_limit and not (self.stop_at_first and first_success(attempts)):
             round_no += 1
             size = min(self.config.batch, size_limit - len(attempts))
-            batch = sample_and_verify(
-                self.sampler,
-                self.verifier,
-                prompt_ids,
-                size,
-                self.config.sampling,
-                round_seed(self.config.seed, round_no),
-                self.offset + len(attempts) + 1,
-                round_no,
-                0,
-                self.log,
-                self.tally,
-                parallel=self.problem.limits.parallel,
-            )
+            seed = round_seed(self.config.seed, round_no)
+            spec = BatchSpec(seed, self.offset + len(attempts) + 1, round_no)
+            batch = sample_and_verify(self.context, prompt_ids, size, spec)
             attempts += batch
             self.progress(
                 round_info(

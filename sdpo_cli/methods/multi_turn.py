@@ -19,8 +19,8 @@ from typing import Sequence
 from ..reprompt import multiturn_chat_messages, multiturn_messages
 from .attempts import (
     Attempt,
+    BatchSpec,
     SearchResult,
-    Tally,
     first_success,
     round_info,
     round_seed,
@@ -52,7 +52,7 @@ class MultiTurnSearch:
         self.policy, self.sampler, self.config = context.policy, context.sampler, context.config
         self.log, self.progress = context.log, context.progress
         self.variant, self.context_tokens = variant, context_tokens
-        self.tally = Tally()
+        self.context, self.tally = context, context.tally
         self.offset = context.offset
 
     def messages(self, history: list) -> list[dict[str, str]]:
@@ -68,20 +68,8 @@ class MultiTurnSearch:
             round_no += 1
             size = min(self.config.batch, self.config.budget - used)
             prompt_ids = self.policy.chat_ids(self.messages(history))
-            attempts = sample_and_verify(
-                self.sampler,
-                self.verifier,
-                prompt_ids,
-                size,
-                self.config.sampling,
-                round_seed(self.config.seed, round_no),
-                used + 1,
-                round_no,
-                0,
-                self.log,
-                self.tally,
-                parallel=self.problem.limits.parallel,
-            )
+            spec = BatchSpec(round_seed(self.config.seed, round_no), used + 1, round_no)
+            attempts = sample_and_verify(self.context, prompt_ids, size, spec)
             used += size
             winner = first_success(attempts)
             self.progress(

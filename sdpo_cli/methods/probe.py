@@ -13,25 +13,23 @@ per token; and the failure kinds seen. recommend() turns that into a method.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .. import metrics as M
-from ..config import SolveConfig
-from ..problem import Problem
 from ..reprompt import control_messages, teacher_messages
-from ..runlog import RunLog
 from ..train.shared_prompt import mean_response_logprobs
 from ..train.update import Example, sdpo_loss
-from ..verifiers.base import Verifier
 from .attempts import (
     Attempt,
+    BatchSpec,
     Tally,
     first_success,
     round_seed,
     sample_and_verify,
     sample_each_and_verify,
 )
+from .base import MethodContext
 
 
 @dataclass(frozen=True)
@@ -91,34 +89,19 @@ def recommend(report: dict[str, Any], rule: Rule = DEFAULT_RULE) -> tuple[str, s
 
 
 def probe(
-    problem: Problem,
-    verifier: Verifier,
-    policy,
-    sampler,
-    config: SolveConfig,
-    samples: int,
-    log: RunLog | None = None,
-    first_index: int = 1,
+    context: MethodContext, samples: int, first_index: int = 1
 ) -> tuple[dict[str, Any], list[Attempt]]:
     """Run the probe; returns its report and every attempt it generated (indices from
     first_index: students first, then teacher samples, then control samples)."""
-    tally = Tally()
-    parallel = problem.limits.parallel
+    problem, policy, config = context.problem, context.policy, context.config
+    context = replace(context, tally=Tally())
+    version = policy.version
     student_prompt = policy.chat_ids(problem.messages())
     students = sample_and_verify(
-        sampler,
-        verifier,
+        context,
         student_prompt,
         samples,
-        config.sampling,
-        round_seed(config.seed, 0, 1),
-        first_index,
-        0,
-        policy.version,
-        log,
-        tally,
-        phase="probe-student",
-        parallel=parallel,
+        BatchSpec(round_seed(config.seed, 0, 1), first_index, 0, version, "probe-student"),
     )
     failed = [a for a in students if not a.passed]
     teacher_prompts = [
@@ -130,33 +113,17 @@ def probe(
     control_prompt = policy.chat_ids(control_messages(problem))
     index = first_index + len(students)
     teachers = sample_each_and_verify(
-        sampler,
-        verifier,
+        context,
         teacher_prompts,
-        config.sampling,
-        round_seed(config.seed, 0, 2),
-        index,
-        0,
-        policy.version,
-        log,
-        tally,
-        "probe-teacher",
-        parallel,
+        BatchSpec(round_seed(config.seed, 0, 2), index, 0, version, "probe-teacher"),
     )
     controls = sample_and_verify(
-        sampler,
-        verifier,
+        context,
         control_prompt,
         len(failed),
-        config.sampling,
-        round_seed(config.seed, 0, 3),
-        index + len(teachers),
-        0,
-        policy.version,
-        log,
-        tally,
-        phase="probe-control",
-        parallel=parallel,
+        BatchSpec(
+            round_seed(config.seed, 0, 3), index + len(teachers), 0, version, "probe-control"
+        ),
     )
     report: dict[str, Any] = {
         "samples": samples,

@@ -27,8 +27,8 @@ from ..train.policy import Policy
 from ..train.update import Example, make_optimizer, sdpo_update
 from .attempts import (
     Attempt,
+    BatchSpec,
     SearchResult,
-    Tally,
     first_success,
     round_info,
     round_seed,
@@ -92,7 +92,7 @@ class SdpoSearch:
         self.offset, self.checkpoint = context.offset, checkpoint
         self.config, self.log, self.progress = context.config, context.log, context.progress
         self.optimizer = make_optimizer(self.policy, self.config.train)
-        self.tally = Tally()
+        self.context, self.tally = context, context.tally
         self.round_metrics: list[dict[str, Any]] = []
         self.trained_round = 0
         self._writer: ThreadPoolExecutor | None = None
@@ -170,20 +170,13 @@ class SdpoSearch:
             round_no += 1
             size = min(config.batch, config.budget - used)
             attempts = [a for a in logged if a.round == round_no][:size]
-            attempts += sample_and_verify(
-                self.sampler,
-                self.verifier,
-                prompt_ids,
-                size - len(attempts),
-                config.sampling,
+            spec = BatchSpec(
                 round_seed(config.seed, round_no, len(attempts)),
                 used + len(attempts) + 1,
                 round_no,
                 self.policy.version,
-                self.log,
-                self.tally,
-                parallel=self.problem.limits.parallel,
             )
+            attempts += sample_and_verify(self.context, prompt_ids, size - len(attempts), spec)
             used += len(attempts)
             winner = first_success(attempts)
             info = round_info(round_no, used, config.budget, attempts, self.tally, start)

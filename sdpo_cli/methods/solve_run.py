@@ -7,6 +7,7 @@ final status, and marks the run cancelled on Ctrl-C or error before re-raising.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 from ..config import SolveConfig
@@ -14,7 +15,7 @@ from ..errors import UsageError
 from ..problem import Problem
 from ..runlog import RunLog
 from ..verifiers.base import Verifier
-from .attempts import Attempt, SearchResult, Tally, round_seed, sample_and_verify
+from .attempts import Attempt, BatchSpec, SearchResult, Tally, round_seed, sample_and_verify
 from .base import MethodContext, ProgressFn, build_method, no_progress
 from .engine import Engine, load_engine
 from .probe import probe
@@ -44,32 +45,21 @@ def solve(
             model_path=str(engine.source.path),
             startup_s=round(time.monotonic() - started, 2),
         )
-        offset = 0
-        if method == "auto":
-            report = log.info.get("probe") or _run_probe(
-                problem, verifier, engine, config, log, probe_samples
-            )
-            method, offset = report["recommendation"], report["attempts"]
-            if report["solved_at"] is not None:
-                return _finish(
-                    problem, config, log, _probe_result(log, report), None, engine, started, method
-                )
         context = MethodContext(
-            problem,
-            verifier,
-            engine.policy,
-            engine.sampler,
-            config,
-            log,
-            progress or no_progress,
-            offset,
+            problem, verifier, engine.policy, engine.sampler, config, log, progress or no_progress
         )
+        if method == "auto":
+            report = log.info.get("probe") or _run_probe(context, probe_samples)
+            method = report["recommendation"]
+            if report["solved_at"] is not None:
+                return _finish(context, _probe_result(log, report), None, engine, started, method)
+            context = replace(context, offset=report["attempts"])
         logged = [Attempt.from_json(a) for a in log.attempts()] if resume else []
         result = build_method(method).run(context, logged)
         confirm = None
         if result.solved and config.confirm > 0:
-            confirm = confirm_rate(problem, verifier, engine, config, log, result.attempts_used + 1)
-        return _finish(problem, config, log, result, confirm, engine, started, method)
+            confirm = confirm_rate(context, result.attempts_used + 1)
+        return _finish(context, result, confirm, engine, started, method)
     except KeyboardInterrupt:
         log.update_if_possible(status="cancelled")
         raise
@@ -81,43 +71,27 @@ def solve(
             engine.close()
 
 
-def confirm_rate(
-    problem, verifier, engine: Engine, config: SolveConfig, log: RunLog, first_index: int
-) -> dict[str, Any]:
-    """Sample `config.confirm` more attempts from the adapted policy; their pass rate says
-    whether the problem is now reliably solved or the hit was luck."""
-    n = config.confirm
-    prompt_ids = engine.policy.chat_ids(problem.messages())
-    attempts = sample_and_verify(
-        engine.sampler,
-        verifier,
-        prompt_ids,
-        n,
-        config.sampling,
-        round_seed(config.seed, 10_000),
-        first_index,
-        0,
-        engine.policy.version,
-        log,
-        Tally(),
-        phase="confirm",
-        parallel=problem.limits.parallel,
-    )
+def confirm_rate(context: MethodContext, first_index: int) -> dict[str, Any]:
+    """Sample `confirm` more attempts from the adapted policy; their pass rate says
+    whether the problem is now reliably solved or the hit was luck. Their cost is kept
+    out of the search's tally."""
+    config, policy = context.config, context.policy
+    spec = BatchSpec(round_seed(config.seed, 10_000), first_index, 0, policy.version, "confirm")
+    prompt_ids = policy.chat_ids(context.problem.messages())
+    attempts = sample_and_verify(replace(context, tally=Tally()), prompt_ids, config.confirm, spec)
     passes = sum(a.passed for a in attempts)
-    return {"samples": n, "passes": passes, "pass_rate": passes / n}
+    return {"samples": config.confirm, "passes": passes, "pass_rate": passes / config.confirm}
 
 
-def _run_probe(
-    problem, verifier, engine: Engine, config: SolveConfig, log: RunLog, samples: int
-) -> dict:
-    if 3 * samples >= config.budget:
+def _run_probe(context: MethodContext, samples: int) -> dict:
+    budget = context.config.budget
+    if 3 * samples >= budget:
         raise UsageError(
-            f"a probe of {samples} samples may use {3 * samples} attempts, the budget is "
-            f"{config.budget}",
+            f"a probe of {samples} samples may use {3 * samples} attempts, the budget is {budget}",
             hint="raise --budget or lower --probe-samples",
         )
-    report, _ = probe(problem, verifier, engine.policy, engine.sampler, config, samples, log)
-    log.update(
+    report, _ = probe(context, samples)
+    context.log.update(
         probe=report, decision={"method": report["recommendation"], "reason": report["reason"]}
     )
     return report
@@ -129,20 +103,20 @@ def _probe_result(log: RunLog, report: dict) -> SearchResult:
 
 
 def _finish(
-    problem,
-    config,
-    log: RunLog,
+    context: MethodContext,
     result: SearchResult,
     confirm,
     engine: Engine,
     started: float,
     method: str,
 ) -> dict[str, Any]:
+    log = context.log
     engine.policy.save_adapter(str(log.dir / "adapter"))
     if result.solution is not None:
         log.write_text("solution.txt", result.solution)
+    seconds = time.monotonic() - started
     summary = summarize(
-        problem, config, log, result, confirm, engine.backend, time.monotonic() - started, method
+        context.problem, context.config, log, result, confirm, engine.backend, seconds, method
     )
     log.update(status="solved" if result.solved else "unsolved", result=summary)
     return summary
