@@ -14,6 +14,7 @@ from .errors import UsageError
 
 TEACHERS = ("ema", "trust-region", "frozen", "live")
 DTYPES = ("bfloat16", "float32", "float16")
+POOL_FACTOR = 4
 
 
 def setting(default: Any, rule: str, ok: Callable[[Any], bool], flag: str | None = None) -> Any:
@@ -154,10 +155,14 @@ class CompareConfig:
 
     budget: int = setting(32, "at least 1", positive)
     """Attempts per run: smaller than solve's, since a compare runs many jobs."""
-    seeds: int = setting(3, "at least 1", positive)
-    """Independent runs of each sequential method (SDPO, multi-turn)."""
-    pool: int = setting(0, "0 (the budget) or at least the budget", non_negative)
-    """Best-of-k pool size; 0 means the budget."""
+    seeds: int = setting(5, "at least 1", positive)
+    """Independent runs of each sequential arm (SDPO, multi-turn); the paper reports 5."""
+    pool: int = setting(0, "0 (4x the budget) or at least the budget", non_negative)
+    """Best-of-k pool size; 0 means POOL_FACTOR x the budget. A pool as large as the
+    budget estimates pass@budget from a single draw per sample, 0 or 1 per problem."""
+    pool_batch: int = setting(16, "at least 1", positive)
+    """Attempts per sampler call while drawing a pool: vLLM on the 2-core CPU samples
+    288 tokens/s at batch 16 against 200 at batch 8 (bench/RESULTS.md)."""
     context_tokens: int = setting(2048, "at least 64", lambda v: v >= 64)
     """Multi-turn prompt budget in tokens; the oldest feedback is dropped past it."""
     workers: int = setting(1, "at least 1", positive)
@@ -173,7 +178,7 @@ class CompareConfig:
 
     @property
     def pool_size(self) -> int:
-        return self.pool or self.budget
+        return self.pool or POOL_FACTOR * self.budget
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,9 @@
 - Mean attempts to first success truncated at the budget = sum_{k<B} S(k); median =
   the first k with discovery@k >= 1/2; bootstrap percentile intervals under a seed;
   the ratio of attempts at matched discovery probability, k_baseline(p) / k_sdpo(p).
+- A statistic that lies beyond the budget (a median, k(p) of a curve that never reaches
+  p) is censored, never dropped: it counts as B + 1, "more than B", in every resample,
+  and is reported as "> B".
 """
 
 from __future__ import annotations
@@ -79,6 +82,12 @@ def median_attempts(curve: list[float]) -> int | None:
     return attempts_at(curve, 0.5)
 
 
+def censored_attempts(curve: list[float], probability: float) -> int:
+    """attempts_at, with a level the curve never reaches counted as budget + 1."""
+    found = attempts_at(curve, probability)
+    return len(curve) if found is None else found
+
+
 @dataclass
 class Interval:
     low: float | None
@@ -88,19 +97,12 @@ class Interval:
         return [self.low, self.high]
 
 
-def bootstrap(
-    values: list, statistic, resamples: int = 1000, level: float = 0.90, seed: int = 0
-) -> Interval:
-    """Percentile bootstrap interval of statistic(resample) (None values are dropped)."""
-    if not values:
-        return Interval(None, None)
-    rng = np.random.default_rng(seed)
-    estimates = []
-    for _ in range(resamples):
-        picked = [values[i] for i in rng.integers(0, len(values), len(values))]
-        result = statistic(picked)
-        if result is not None:
-            estimates.append(result)
+def resample(values: list, rng) -> list:
+    """One bootstrap resample: len(values) draws with replacement."""
+    return [values[i] for i in rng.integers(0, len(values), len(values))]
+
+
+def percentile_interval(estimates: list[float], level: float = 0.90) -> Interval:
     if not estimates:
         return Interval(None, None)
     tail = (1 - level) / 2 * 100
@@ -108,12 +110,31 @@ def bootstrap(
     return Interval(float(low), float(high))
 
 
+def bootstrap(
+    values: list, statistic, resamples: int = 1000, level: float = 0.90, seed: int = 0
+) -> Interval:
+    """Percentile bootstrap interval of statistic(resample). The statistic must give a
+    number for every resample (censor values beyond the budget, never drop them)."""
+    if not values:
+        return Interval(None, None)
+    rng = np.random.default_rng(seed)
+    return percentile_interval([statistic(resample(values, rng)) for _ in range(resamples)], level)
+
+
 def matched_ratio(baseline: list[float], method: list[float], probability: float) -> float | None:
-    """k_baseline(p) / k_method(p): how many times fewer attempts the method needs."""
+    """k_baseline(p) / k_method(p): how many times fewer attempts the method needs; None
+    where either curve never reaches p."""
     kb, km = attempts_at(baseline, probability), attempts_at(method, probability)
     if kb is None or km is None or km == 0:
         return None
     return kb / km
+
+
+def censored_ratio(baseline: list[float], method: list[float], probability: float) -> float:
+    """matched_ratio for resamples: a curve that never reaches p counts budget + 1
+    attempts there (so a resample is a bound, not a gap)."""
+    kb, km = censored_attempts(baseline, probability), censored_attempts(method, probability)
+    return kb / max(km, 1)
 
 
 def cost_curve(costs: list[float], events: list[bool], grid: list[float]) -> list[float]:

@@ -21,6 +21,7 @@ def run(method, seed, solved_at, seconds, attempts=None, passes=0, problem="p", 
     return {
         "problem": problem,
         "method": method,
+        "arm": method,
         "seed": seed,
         "budget": budget,
         "solved": solved_at is not None,
@@ -45,18 +46,19 @@ def toy():
 
 
 def test_curves_means_and_medians(toy):
-    sdpo = toy["problems"]["p"]["methods"]["sdpo"]
+    sdpo = toy["problems"]["p"]["arms"]["sdpo"]
     assert sdpo["curve"] == pytest.approx([0, 1 / 3, 1 / 3, 2 / 3, 2 / 3])
     assert sdpo["mean_attempts"] == pytest.approx(8 / 3)
     assert sdpo["median_attempts"] == 3 and sdpo["solved_runs"] == 2
-    pool = toy["problems"]["p"]["methods"]["bestofk"]
+    pool = toy["problems"]["p"]["arms"]["bestofk"]
     assert pool["curve"] == pytest.approx([0, 1 / 4, 13 / 28, 9 / 14, 11 / 14])
     assert pool["mean_attempts"] == pytest.approx(74 / 28)
     assert pool["median_attempts"] == 3 and pool["discovery_at_budget"] == pytest.approx(11 / 14)
 
 
 def test_matched_ratios_include_the_highest_level_both_curves_reach(toy):
-    ratios = toy["problems"]["p"]["methods"]["sdpo"]["ratio_vs"]["bestofk"]
+    levels = toy["problems"]["p"]["arms"]["sdpo"]["vs"]["bestofk"]["levels"]
+    ratios = {level: entry["ratio"] for level, entry in levels.items()}
     assert ratios == {"0.25": 1.0, "0.5": 1.0, "0.6667": pytest.approx(4 / 3)}
 
 
@@ -65,7 +67,7 @@ def test_cost_curves(toy):
     SDPO: solved at 2 s and 5 s, censored at 4 s: discovery 1/3 from 2 s, and 1 from 5 s
     (the only run still at risk then succeeds). Best-of-k: 1 s per attempt, so k seconds
     buy pass@k."""
-    curves = toy["problems"]["p"]["methods"]
+    curves = toy["problems"]["p"]["arms"]
     grid = curves["sdpo"]["cost_curves"]["seconds"]["grid"]
     assert grid[0] == 0 and grid[-1] == 8 and len(grid) == 41
     sdpo = dict(zip(grid, curves["sdpo"]["cost_curves"]["seconds"]["discovery"]))
@@ -79,12 +81,12 @@ def test_cost_curves(toy):
 
 def test_bands_are_the_curve_when_every_resample_is_the_same():
     same = analyse([run("sdpo", s, 2, [1.0, 2.0]) for s in range(3)])["problems"]["p"]
-    low, high = same["methods"]["sdpo"]["band"]
-    assert low == high == same["methods"]["sdpo"]["curve"] == [0, 0, 1, 1, 1]
+    low, high = same["arms"]["sdpo"]["band"]
+    assert low == high == same["arms"]["sdpo"]["curve"] == [0, 0, 1, 1, 1]
 
 
 def test_bands_bracket_the_toy_curves(toy):
-    for stats in toy["problems"]["p"]["methods"].values():
+    for stats in toy["problems"]["p"]["arms"].values():
         low, high = stats["band"]
         assert all(lo - 1e-9 <= c <= hi + 1e-9 for lo, c, hi in zip(low, stats["curve"], high))
         assert any(hi > lo for lo, hi in zip(low, high))  # the toy runs differ: real spread
@@ -97,3 +99,77 @@ def test_aggregate_averages_over_problems():
     assert result["mean_discovery_at_budget"] == pytest.approx((2 / 3 + 1) / 2)
     assert result["mean_attempts"] == pytest.approx((8 / 3 + 1) / 2)
     assert result["curve"] == pytest.approx([0, 2 / 3, 2 / 3, 5 / 6, 5 / 6])
+
+
+def test_a_median_beyond_the_budget_is_censored_not_dropped():
+    """Times 5, 20 and two unsolved, budget 32: the median is 20, and about 31% of the
+    resamples hold fewer than two successes, a median beyond 32: the interval's upper end
+    reads "> 32" (dropping those resamples gave [5, 20])."""
+    runs = [
+        run("sdpo", s, t, [1.0] * (t or 32), budget=32) for s, t in enumerate([5, None, None, 20])
+    ]
+    stats = analyse(runs)["problems"]["p"]["arms"]["sdpo"]
+    assert stats["median_attempts"] == 20
+    assert stats["ci90"]["median_attempts"] == [5, "> 32"]
+    unsolved = analyse([run("sdpo", 0, None, [1.0] * 32, budget=32)])["problems"]["p"]["arms"]
+    assert unsolved["sdpo"]["median_attempts"] == "> 32"
+
+
+def pool_run(n, c, budget=4, problem="p"):
+    return run(
+        "bestofk",
+        0,
+        1 if c else None,
+        [float(i) for i in range(1, n + 1)],
+        attempts=n,
+        passes=c,
+        budget=budget,
+        problem=problem,
+    )
+
+
+def test_ratio_intervals_verdicts_and_power_where_every_resample_agrees():
+    """SDPO solves at attempt 2 every time; a best-of-k pool that always passes needs 1:
+    ratio 1/2 at every level with a point interval, a loss (means 2 against 1), and no
+    interval spanning 1."""
+    runs = [run("sdpo", s, 2, [1.0, 2.0]) for s in range(3)] + [pool_run(8, 8)]
+    result = analyse(runs)["problems"]["p"]["arms"]["sdpo"]["vs"]["bestofk"]
+    assert {k: v["ratio"] for k, v in result["levels"].items()} == {
+        "0.25": 0.5,
+        "0.5": 0.5,
+        "1": 0.5,
+    }
+    assert result["levels"]["0.5"]["ci90"] == pytest.approx([0.5, 0.5])
+    assert result["verdict"] == "loss" and result["mean_difference_ci90"] == pytest.approx([-1, -1])
+    assert result["headline"]["level"] == 0.5
+    assert result["headline"]["spans_one"] is False and result["headline"]["seeds_for_2x"] == 3
+
+
+def test_a_win_and_an_underpowered_tie():
+    """Win: SDPO at attempt 1 always, against a pool of 8 with one pass (pass@k = k/8,
+    mean 1 + 7/8 + 6/8 + 5/8 = 3.25 > 1 in every resample), ratio 2 at p = 1/4.
+    Tie: three SDPO runs at 1, 4, unsolved against the same pool: the interval of the
+    ratio spans 1, and more seeds than three are needed to see a 2x effect."""
+    win = analyse([run("sdpo", s, 1, [1.0]) for s in range(3)] + [pool_run(8, 1)])
+    result = win["problems"]["p"]["arms"]["sdpo"]["vs"]["bestofk"]
+    assert result["verdict"] == "win" and result["levels"]["0.25"]["ratio"] == 2.0
+    mixed = [
+        run("sdpo", 0, 1, [1.0]),
+        run("sdpo", 1, 4, [1.0] * 4),
+        run("sdpo", 2, None, [1.0] * 4),
+    ]
+    tie = analyse(mixed + [pool_run(8, 1)])["problems"]["p"]["arms"]["sdpo"]["vs"]["bestofk"]
+    assert tie["verdict"] == "tie"
+    assert tie["headline"]["spans_one"] is True and tie["headline"]["seeds_for_2x"] > 3
+
+
+def test_the_question_averaged_ratio():
+    """Problems p and q, SDPO solved at 1 on both, best-of-k pools of 8 with 8 and with 4
+    passes: averaged best-of-k curve at k = 1: (1 + 1/2) / 2 = 3/4, at k = 2: (1 + 11/14)
+    / 2. SDPO reaches 1 at k = 1; best-of-k reaches 3/4 at k = 1, 1/2 at k = 1."""
+    runs = [run("sdpo", s, 1, [1.0], problem=p) for s in range(3) for p in "pq"]
+    runs += [pool_run(8, 8, problem="p"), pool_run(8, 4, problem="q")]
+    aggregate = analyse(runs)["aggregate"]
+    assert aggregate["bestofk"]["curve"][:3] == pytest.approx([0, 3 / 4, (1 + 11 / 14) / 2])
+    levels = aggregate["sdpo"]["vs"]["bestofk"]["levels"]
+    assert levels["0.5"]["ratio"] == 1.0 and levels["0.25"]["ratio"] == 1.0

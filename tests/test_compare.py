@@ -11,10 +11,10 @@ from conftest import PROBLEMS, ROOT
 from sdpo_cli import metrics as M
 from sdpo_cli.backends.scripted import ScriptedSampler
 from sdpo_cli.compare.analysis import analyse, load_runs
+from sdpo_cli.compare.arms import parse_arms
 from sdpo_cli.compare.jobs import pending, plan
 from sdpo_cli.compare.local import run_local
 from sdpo_cli.compare.report import write_all
-from sdpo_cli.config import SamplingConfig, SolveConfig
 from sdpo_cli.methods.attempts import round_seed
 
 RIGHT = "```python\ndef reverse_string(s):\n    return s[::-1]\n```"
@@ -25,10 +25,14 @@ def script(seed: int, position: int, prompt_ids) -> str:
     return RIGHT if (seed + position) % 7 == 0 else WRONG
 
 
-def scripted_outcomes(seed: int, rounds: int, batch: int = 4) -> list[bool]:
+def scripted_outcomes(seed: int, rounds: int, stream: str, batch: int = 4) -> list[bool]:
     """What `script` yields for a job's attempts, round by round (round seeds as the
-    methods draw them)."""
-    return [(round_seed(seed, r) + j) % 7 == 0 for r in range(1, rounds + 1) for j in range(batch)]
+    methods draw them, each arm from its own stream)."""
+    return [
+        (round_seed(seed, r, stream=stream) + j) % 7 == 0
+        for r in range(1, rounds + 1)
+        for j in range(batch)
+    ]
 
 
 def first_pass(outcomes: list[bool]):
@@ -37,16 +41,15 @@ def first_pass(outcomes: list[bool]):
 
 @pytest.fixture
 def compare_out(tmp_path, tiny_model_dir):
-    base = SolveConfig(
-        budget=8, batch=4, model=str(tiny_model_dir), sampling=SamplingConfig(max_new_tokens=64)
-    )
+    base = {"budget": 8, "batch": 4, "model": str(tiny_model_dir), "max_new_tokens": 64}
     problem = str(PROBLEMS / "reverse-string.json")
     jobs = plan(
         [(problem, "reverse-string")],
-        ["sdpo", "bestofk", "multiturn"],
+        parse_arms("sdpo,bestofk,multiturn"),
         seeds=2,
         base=base,
         pool=12,
+        pool_batch=4,
         context_tokens=512,
     )
     out = tmp_path / "cmp"
@@ -79,19 +82,24 @@ def test_compare_jobs_analysis_and_resume(compare_out, tiny_model_dir):
     seen = []
     assert run_local(jobs, out, sampler=sampler, progress=seen.append) == 5
     assert seen[-1]["done"] == 5 and seen[0]["queued"] == 5
-    runs = {(r["method"], r["seed"]): r for r in load_runs(out)}
-    firsts = [first_pass(scripted_outcomes(seed, 2)) for seed in (0, 1)]
-    for method in ("sdpo", "multiturn"):
-        assert [runs[(method, seed)]["attempts_to_solve"] for seed in (0, 1)] == firsts
-    pool_passes = sum(scripted_outcomes(0, 3))
+    runs = {(r["arm"], r["seed"]): r for r in load_runs(out)}
+    firsts = {
+        arm: [first_pass(scripted_outcomes(seed, 2, arm)) for seed in (0, 1)]
+        for arm in ("sdpo", "multiturn")
+    }
+    assert firsts["sdpo"] != firsts["multiturn"]  # own streams: not the same first rounds
+    for arm in ("sdpo", "multiturn"):
+        assert [runs[(arm, seed)]["attempts_to_solve"] for seed in (0, 1)] == firsts[arm]
+    pool_passes = sum(scripted_outcomes(0, 3, "bestofk"))
     pool = runs[("bestofk", 0)]
     assert pool["attempts"] == 12 and pool["passes"] == pool_passes
     analysis = analyse(load_runs(out))
-    stats = analysis["problems"]["reverse-string"]["methods"]
+    stats = analysis["problems"]["reverse-string"]["arms"]
     assert stats["bestofk"]["curve"] == pytest.approx(M.pass_curve(12, pool_passes, 8))
-    assert stats["sdpo"]["curve"] == pytest.approx(M.discovery_curve(firsts, 8))
-    assert stats["sdpo"]["mean_attempts"] == pytest.approx(sum(f or 8 for f in firsts) / 2)
-    assert set(stats["sdpo"]["ratio_vs"]) == {"bestofk", "multiturn"}
+    assert stats["sdpo"]["curve"] == pytest.approx(M.discovery_curve(firsts["sdpo"], 8))
+    mean = sum(f or 8 for f in firsts["sdpo"]) / 2
+    assert stats["sdpo"]["mean_attempts"] == pytest.approx(mean)
+    assert set(stats["sdpo"]["vs"]) == {"bestofk", "multiturn"}
     assert set(stats["sdpo"]["cost_curves"]) == {"tokens_generated", "tokens_processed", "seconds"}
     assert not list((out / "jobs").glob("*/state"))  # compare jobs keep no training checkpoints
     # resume: nothing left to do, nothing redone

@@ -169,6 +169,8 @@ def test_small_real_compare(tmp_path, model_cache):
             "8",
             "--seeds",
             "2",
+            "--pool",
+            "8",
             "--out",
             str(out),
             "--json",
@@ -181,7 +183,7 @@ def test_small_real_compare(tmp_path, model_cache):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     doc = json.loads(result.stdout)
-    methods = doc["problems"]["reverse-string"]["methods"]
+    methods = doc["problems"]["reverse-string"]["arms"]
     assert set(methods) == {"sdpo", "bestofk", "multiturn"}
     assert methods["sdpo"]["runs"] == 2 and methods["bestofk"]["pool"] == 8
     for stats in methods.values():

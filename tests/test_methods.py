@@ -9,9 +9,9 @@ from conftest import PROBLEMS, ROOT
 
 from sdpo_cli.backends.scripted import ScriptedSampler
 from sdpo_cli.compare.analysis import load_runs
+from sdpo_cli.compare.arms import parse_arms
 from sdpo_cli.compare.jobs import plan
 from sdpo_cli.compare.local import run_local
-from sdpo_cli.config import SamplingConfig, SolveConfig
 from sdpo_cli.errors import UsageError
 from sdpo_cli.methods.base import build_method, method_names
 from sdpo_cli.methods.best_of_k import BestOfK
@@ -57,11 +57,10 @@ def test_solve_and_compare_refuse_an_unknown_method_with_exit_2(args):
 def test_every_registered_method_runs_a_compare_job(tmp_path, tiny_model_dir):
     """Each method through the compare worker; the chat variant sees the scripted model
     fail once and pass in its second round (attempt 5 of batches of 4)."""
-    base = SolveConfig(
-        budget=8, batch=4, model=str(tiny_model_dir), sampling=SamplingConfig(max_new_tokens=64)
-    )
+    base = {"budget": 8, "batch": 4, "model": str(tiny_model_dir), "max_new_tokens": 64}
     problem = str(PROBLEMS / "reverse-string.json")
-    jobs = plan([(problem, "reverse-string")], method_names(), 1, base, 8, 512)
+    arms = parse_arms(",".join(method_names()))
+    jobs = plan([(problem, "reverse-string")], arms, 1, base, 8, 4, 512)
     out = tmp_path / "cmp"
     out.mkdir()
     (out / "compare.json").write_text('{"budget": 8, "seeds": 1}')

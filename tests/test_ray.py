@@ -12,9 +12,9 @@ import pytest
 from conftest import PROBLEMS, ROOT
 
 from sdpo_cli.compare.analysis import analyse, load_runs
+from sdpo_cli.compare.arms import parse_arms
 from sdpo_cli.compare.jobs import plan
 from sdpo_cli.compare.local import run_local
-from sdpo_cli.config import SamplingConfig, SolveConfig
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="ray not installed")
 HERE = str(Path(__file__).parent)
@@ -31,15 +31,14 @@ def ray_runtime():
 
 
 def jobs_for(tiny_model_dir, methods=("sdpo", "bestofk", "multiturn"), seeds=2):
-    base = SolveConfig(
-        budget=8, batch=4, model=str(tiny_model_dir), sampling=SamplingConfig(max_new_tokens=64)
-    )
+    base = {"budget": 8, "batch": 4, "model": str(tiny_model_dir), "max_new_tokens": 64}
     return plan(
         [(str(PROBLEMS / "reverse-string.json"), "reverse-string")],
-        list(methods),
+        parse_arms(",".join(methods)),
         seeds,
         base,
         pool=12,
+        pool_batch=4,
         context_tokens=512,
     )
 
@@ -64,8 +63,8 @@ def test_ray_matches_local_mode(ray_runtime, tiny_model_dir, tmp_path):
     )
     assert failed == [] and seen[-1]["done"] == len(jobs) and seen[-1]["failed"] == 0
     assert outcomes(tmp_path / "ray") == outcomes(tmp_path / "local")
-    local = analyse(load_runs(tmp_path / "local"))["problems"]["reverse-string"]["methods"]
-    remote = analyse(load_runs(tmp_path / "ray"))["problems"]["reverse-string"]["methods"]
+    local = analyse(load_runs(tmp_path / "local"))["problems"]["reverse-string"]["arms"]
+    remote = analyse(load_runs(tmp_path / "ray"))["problems"]["reverse-string"]["arms"]
     for method in local:
         assert remote[method]["curve"] == local[method]["curve"]
     local_run = json.loads((tmp_path / "local" / "jobs" / jobs[0].key / "run.json").read_text())

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 from ..config import SamplingConfig
+from ..seeds import stream_seed
 from .base import Completion
 
 
@@ -56,7 +57,10 @@ class ScriptedSampler:
     def sample_each(
         self, prompts: list[list[int]], params: SamplingConfig, seed: int
     ) -> list[Completion]:
-        return [self.sample(prompt, 1, params, seed + i)[0] for i, prompt in enumerate(prompts)]
+        return [
+            self.sample(prompt, 1, params, stream_seed(seed, i))[0]
+            for i, prompt in enumerate(prompts)
+        ]
 
     def sync(self, policy, check: bool = True) -> dict[str, float] | None:
         self.synced_versions.append(getattr(policy, "version", 0))

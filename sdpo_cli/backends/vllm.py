@@ -24,6 +24,7 @@ import torch
 
 from ..config import SamplingConfig
 from ..errors import EnvironmentProblem
+from ..seeds import stream_seed
 from ..train.merged import merged_weights
 from .base import Completion, ParityError, check_parity
 from .vllm_plugin import OWNER_ENV, SAMPLER_SPIN_S, SPIN_ENV
@@ -95,24 +96,37 @@ class VLLMSampler:
     def sample_each(
         self, prompts: list[list[int]], params: SamplingConfig, seed: int
     ) -> list[Completion]:
-        return self._generate(prompts, 1, params, seed)
+        """One attempt per prompt, each under its own seed: identical prompts (the same
+        feedback) still give independent samples."""
+        return self._generate(prompts, 1, params, seed, per_prompt_seeds=True)
 
     def _generate(
-        self, prompts: list[list[int]], n: int, params: SamplingConfig, seed: int
+        self,
+        prompts: list[list[int]],
+        n: int,
+        params: SamplingConfig,
+        seed: int,
+        per_prompt_seeds: bool = False,
     ) -> list[Completion]:
         from vllm import SamplingParams
 
-        sampling = SamplingParams(
-            n=n,
-            temperature=params.temperature,
-            top_p=params.top_p,
-            top_k=0,
-            max_tokens=params.max_new_tokens,
-            logprobs=0,
-            seed=seed,
-        )
+        def sampling(prompt_seed: int):
+            return SamplingParams(
+                n=n,
+                temperature=params.temperature,
+                top_p=params.top_p,
+                top_k=0,
+                max_tokens=params.max_new_tokens,
+                logprobs=0,
+                seed=prompt_seed,
+            )
+
+        if per_prompt_seeds:
+            requests = [sampling(stream_seed(seed, i)) for i in range(len(prompts))]
+        else:
+            requests = sampling(seed)
         results = self.llm.generate(
-            [{"prompt_token_ids": p} for p in prompts], sampling, use_tqdm=False
+            [{"prompt_token_ids": p} for p in prompts], requests, use_tqdm=False
         )
         completions = []
         for prompt, result in zip(prompts, results):

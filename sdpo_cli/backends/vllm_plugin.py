@@ -10,18 +10,23 @@ vLLM loads this hook in each of its processes (entry point group `vllm.general_p
 It does nothing unless the vLLM sampler has set its variables before starting the engine,
 so other uses of vLLM in the same environment are unaffected:
 - OWNER_ENV names the sdpo process. Every other process that loads the hook (the engine
-  core, its workers) asks the kernel for SIGKILL when its parent dies, so a killed sdpo
-  (even SIGKILL) leaves no engine burning the cores.
+  core, its workers) watches it from a daemon thread and exits once it is gone, so a
+  killed sdpo (even SIGKILL) leaves no engine burning the cores. (A parent-death signal
+  does not do: the kernel sends it when the parent *thread* ends, and vLLM starts its
+  worker from a thread that ends, which killed the worker and hung the engine.)
 - SPIN_ENV caps the spin (SAMPLER_SPIN_S unless the user has set it).
 """
 
 from __future__ import annotations
 
 import os
+import threading
+import time
 
 SPIN_ENV = "SDPO_VLLM_IDLE_SPIN_S"
 OWNER_ENV = "SDPO_VLLM_OWNER_PID"
-PR_SET_PDEATHSIG = 1
+WATCH_INTERVAL_S = 1.0
+WATCH_THREAD = "sdpo-owner-watch"
 # With no spin at all a reader sometimes missed its wake-up and slept until vLLM's 5 s
 # recheck; 0.1 s avoided that in every weight sync measured, and decoding (one message
 # per step, tens of ms apart) never sleeps.
@@ -30,8 +35,9 @@ SAMPLER_SPIN_S = "0.1"
 
 def register() -> None:
     owner = os.environ.get(OWNER_ENV)
-    if owner is not None and owner != str(os.getpid()):
-        die_with_parent()
+    watching = any(t.name == WATCH_THREAD for t in threading.enumerate())
+    if owner is not None and owner != str(os.getpid()) and not watching:
+        watch_owner(int(owner))
     setting = os.environ.get(SPIN_ENV)
     if setting is None:
         return
@@ -50,15 +56,24 @@ def register() -> None:
     SpinCondition.wait = wait_briefly
 
 
-def die_with_parent() -> None:
-    """SIGKILL this process when the process that started it dies (Linux)."""
-    import ctypes
-    import signal
-
-    parent = os.getppid()
+def owner_alive(pid: int) -> bool:
+    """Whether process `pid` runs (a zombie, dead but not yet reaped, counts as gone)."""
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-    except OSError:
-        return
-    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0 and os.getppid() != parent:
-        os._exit(1)  # the parent died before the request took effect
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            state = handle.read().rsplit(b")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in (b"Z", b"X")
+
+
+def watch_owner(pid: int, interval_s: float = WATCH_INTERVAL_S) -> threading.Thread:
+    """Exit this process (at once, status 1) when process `pid` is gone."""
+
+    def watch() -> None:
+        while owner_alive(pid):
+            time.sleep(interval_s)
+        os._exit(1)
+
+    thread = threading.Thread(target=watch, name=WATCH_THREAD, daemon=True)
+    thread.start()
+    return thread

@@ -22,13 +22,20 @@ def compare(
     problems: list[Path] = typer.Argument(
         ..., metavar="PROBLEM_OR_DIR...", help="Problem files or directories."
     ),
-    methods: str = typer.Option("sdpo", help="Methods under test, comma-separated."),
+    methods: str = typer.Option(
+        "sdpo",
+        help="Arms under test, comma-separated method specs with optional overrides: "
+        "sdpo, sdpo[lr=3e-4,teacher=frozen].",
+    ),
     baselines: str = typer.Option(
-        "bestofk,multiturn", help="Baselines: bestofk, multiturn, multiturn-chat."
+        "bestofk,multiturn",
+        help="Baseline arms, as specs: bestofk, multiturn, multiturn-chat, "
+        "multiturn[batch=1] (one attempt per turn), bestofk[temperature=0.7].",
     ),
     budget: int = options.COMPARE_BUDGET,
     seeds: int = options.SEEDS,
     pool: int = options.POOL,
+    pool_batch: int = options.POOL_BATCH,
     batch: int = options.BATCH,
     context_tokens: int = options.CONTEXT_TOKENS,
     model: str = options.MODEL,
@@ -49,48 +56,50 @@ def compare(
 ) -> None:
     """Compare SDPO against best-of-k and multi-turn on the same problems and budget."""
     protect_stdout()
+    from ..compare.arms import parse_arms
     from ..compare.jobs import plan
     from ..config import CompareConfig, solve_config
-    from ..methods.base import check_method_name
     from ..verifiers.registry import load_checked
     from .check import expand
 
-    chosen = [m for m in (methods + "," + baselines).split(",") if m.strip()]
-    for name in chosen:
-        check_method_name(name)
+    tested, controls = parse_arms(methods), parse_arms(baselines)
+    arms = tested + [a for a in controls if a.label not in {t.label for t in tested}]
     design = CompareConfig(
-        budget=budget, seeds=seeds, pool=pool, context_tokens=context_tokens, workers=workers
-    )
-    base = solve_config(
         budget=budget,
-        batch=batch,
-        model=model,
-        backend=backend,
-        temperature=temperature,
-        max_new_tokens=max_new_tokens,
-        learning_rate=lr,
+        seeds=seeds,
+        pool=pool,
+        pool_batch=pool_batch,
+        context_tokens=context_tokens,
+        workers=workers,
     )
+    base = {
+        "budget": budget,
+        "batch": batch,
+        "model": model,
+        "backend": backend,
+        "temperature": temperature,
+        "max_new_tokens": max_new_tokens,
+        "learning_rate": lr,
+    }
+    solve_config(**base)  # validates the shared settings before any model loads
     pool = design.pool_size
     files = expand(problems)
     if not files:
         raise UsageError("no problem files found", ", ".join(map(str, problems)))
     loaded = [load_checked(path)[0] for path in files]  # validate all before any model loads
     jobs = plan(
-        [(str(p.path), p.id) for p in loaded],
-        list(dict.fromkeys(chosen)),
-        seeds,
-        base,
-        pool,
-        context_tokens,
+        [(str(p.path), p.id) for p in loaded], arms, seeds, base, pool, pool_batch, context_tokens
     )
     settings = {
         "budget": budget,
         "seeds": seeds,
         "pool": pool,
+        "pool_batch": pool_batch,
         "batch": batch,
         "model": model,
         "backend": backend,
-        "methods": list(dict.fromkeys(chosen)),
+        "arms": [a.label for a in arms],
+        "tested": [a.label for a in tested],
         "temperature": temperature,
         "max_new_tokens": max_new_tokens,
         "lr": lr,
@@ -100,8 +109,7 @@ def compare(
     out.mkdir(parents=True, exist_ok=True)
     (out / "compare.json").write_text(json.dumps(settings, indent=1))
     err.print(
-        f"{len(jobs)} jobs ({len(loaded)} problems x {', '.join(settings['methods'])}); "
-        f"output: {out}"
+        f"{len(jobs)} jobs ({len(loaded)} problems x {', '.join(settings['arms'])}); output: {out}"
     )
     failed = []
     if ray is not None:
@@ -140,7 +148,7 @@ def render(out: Path, json_output: bool, exit_code: int = 0) -> None:
     from rich.table import Table
 
     from ..compare.analysis import analyse, load_runs, read_json_object
-    from ..compare.report import HEADER, rows, write_all
+    from ..compare.report import HEADER, power_lines, rows, write_all
     from .output import out as stdout
 
     settings_path = out / "compare.json"
@@ -150,7 +158,7 @@ def render(out: Path, json_output: bool, exit_code: int = 0) -> None:
     runs = load_runs(out)
     if not runs:
         raise UsageError("no finished jobs to report yet", str(out), "run or resume `sdpo compare`")
-    analysis = analyse(runs)
+    analysis = analyse(runs, settings.get("tested"))
     files = write_all(analysis, {k: v for k, v in settings.items() if k != "jobs"}, out)
     if json_output:
         emit_json(
@@ -170,6 +178,8 @@ def render(out: Path, json_output: bool, exit_code: int = 0) -> None:
         for row in rows(analysis):
             table.add_row(*row)
         stdout.print(table)
+        for line in power_lines(analysis):
+            err.print(line, markup=False)
         err.print(
             f"report: {files['markdown']}" + (f", plot: {files['plot']}" if "plot" in files else "")
         )

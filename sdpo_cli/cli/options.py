@@ -59,7 +59,12 @@ SEEDS = typer.Option(
     CompareConfig.seeds, "--seeds", help="Independent runs of each sequential method."
 )
 POOL = typer.Option(
-    CompareConfig.pool, "--pool", help="Best-of-k pool size (0: the budget); at least the budget."
+    CompareConfig.pool,
+    "--pool",
+    help="Best-of-k pool size (0: 4x the budget); at least the budget.",
+)
+POOL_BATCH = typer.Option(
+    CompareConfig.pool_batch, "--pool-batch", help="Attempts per sampler call while drawing a pool."
 )
 CONTEXT_TOKENS = typer.Option(
     CompareConfig.context_tokens,

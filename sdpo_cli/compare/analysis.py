@@ -1,9 +1,12 @@
-"""Turn the jobs' logs into discovery statistics per problem and method (paper §5; docs/method.md).
+"""Turn the jobs' logs into discovery statistics per problem and arm (paper §5;
+docs/method.md). An arm is a method with its settings (`sdpo`, `sdpo[lr=3e-4]`); runs
+are grouped by its label.
 
 Reads only run directories (run.json, attempts.jsonl, rounds.jsonl), so `sdpo report`
 re-renders a compare without recomputing anything. Costs: every attempt carries its
 tokens and seconds; a sequential run's training rounds add their processed tokens and
-seconds before the next round's attempts, so curves against compute are fair.
+seconds before the next round's attempts, so curves against compute are fair. A median
+beyond the budget is reported as "> B" (so are interval ends), never dropped.
 """
 
 from __future__ import annotations
@@ -15,10 +18,15 @@ from typing import Any
 from .. import metrics as M
 from ..errors import UsageError
 from ..runlog import read_jsonl
+from .ratios import WIN_RULE, ArmSample, averaged_curve, averaged_ratio, problem_ratio
 
 AXES = ("tokens_generated", "tokens_processed", "seconds")
-LEVELS = (0.25, 0.5)
 GRID_POINTS = 41
+BASELINES = ("bestofk", "multiturn", "multiturn-chat")
+DESIGN = (
+    "unpaired: every arm samples its own streams, so runs of different arms are "
+    "independent, and intervals resample each arm's runs independently"
+)
 
 
 def read_json_object(path: Path, required: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -58,7 +66,14 @@ def load_runs(out: Path) -> list[dict[str, Any]]:
             if a.get("phase", "search") == "search"
         ]
         rounds = {r["round"]: r for r in read_jsonl(run_json.parent / "rounds.jsonl")}
-        runs.append({**info["result"], "costs": cumulative_costs(attempts, rounds)})
+        result = info["result"]
+        runs.append(
+            {
+                **result,
+                "arm": result.get("arm", result["method"]),
+                "costs": cumulative_costs(attempts, rounds),
+            }
+        )
     return runs
 
 
@@ -80,122 +95,121 @@ def cumulative_costs(attempts: list[dict], rounds: dict[int, dict]) -> dict[str,
     return costs
 
 
-def analyse(
-    runs: list[dict[str, Any]],
-    baselines: tuple[str, ...] = ("bestofk", "multiturn", "multiturn-chat"),
-    seed: int = 0,
-) -> dict[str, Any]:
+def analyse(runs: list[dict[str, Any]], tested: list[str] | None = None, seed: int = 0) -> dict:
+    """Statistics per problem and arm, each tested arm against each baseline arm, and the
+    question-averaged curves. `tested`: the labels of the arms under test (default:
+    every arm whose method is not a baseline)."""
     problems: dict[str, dict[str, list]] = {}
     for run in runs:
-        problems.setdefault(run["problem"], {}).setdefault(run["method"], []).append(run)
-    per_problem = {
-        pid: _problem_stats(methods, baselines, seed) for pid, methods in sorted(problems.items())
-    }
-    return {"problems": per_problem, "aggregate": _aggregate(per_problem)}
-
-
-def _problem_stats(methods: dict[str, list], baselines, seed: int) -> dict[str, Any]:
-    budget = min(r["budget"] for runs in methods.values() for r in runs)
-    stats = {
-        name: (
-            _pool_stats(runs[0], budget, seed)
-            if name == "bestofk"
-            else _sequential_stats(runs, budget, seed)
-        )
-        for name, runs in sorted(methods.items())
-    }
-    for axis in AXES:
-        top = max(
-            (max(r["costs"][axis], default=0.0) for runs in methods.values() for r in runs),
-            default=0.0,
-        )
-        grid = [top * i / (GRID_POINTS - 1) for i in range(GRID_POINTS)]
-        for name, runs in methods.items():
-            stats[name].setdefault("cost_curves", {})[axis] = {
-                "grid": grid,
-                "discovery": _cost_curve(runs, axis, grid, name == "bestofk", budget),
-            }
-    if "sdpo" in stats:
-        sdpo_curve = stats["sdpo"]["curve"]
-        for base in baselines:
-            if base in stats:
-                # the highest level both curves reach, exactly: a rounded level can lie
-                # above a curve's maximum and lose the ratio; the key is rounded for display
-                reached = min(max(stats[base]["curve"]), max(sdpo_curve))
-                levels = sorted({*LEVELS, reached} - {0.0})
-                stats["sdpo"].setdefault("ratio_vs", {})[base] = {
-                    f"{p:.4g}": M.matched_ratio(stats[base]["curve"], sdpo_curve, p) for p in levels
-                }
-    return {"budget": budget, "methods": stats}
-
-
-def _summary(curve: list[float], budget: int) -> dict[str, Any]:
+        problems.setdefault(run["problem"], {}).setdefault(run["arm"], []).append(run)
+    methods = {run["arm"]: run["method"] for run in runs}
+    tested = [
+        a for a in (tested or [a for a, m in methods.items() if m not in BASELINES]) if a in methods
+    ]
+    baselines = [a for a in methods if a not in tested]
+    per_problem, samples = {}, {}
+    for pid, arms in sorted(problems.items()):
+        budget = min(r["budget"] for runs_ in arms.values() for r in runs_)
+        samples[pid] = {arm: arm_sample(runs_, budget) for arm, runs_ in arms.items()}
+        per_problem[pid] = problem_stats(arms, samples[pid], budget, tested, baselines, seed)
     return {
-        "curve": curve,
-        "discovery_at_budget": curve[budget],
-        "mean_attempts": M.mean_truncated(curve),
-        "median_attempts": M.median_attempts(curve),
+        "design": DESIGN,
+        "win_rule": WIN_RULE,
+        "tested": tested,
+        "baselines": baselines,
+        "problems": per_problem,
+        "aggregate": aggregate(per_problem, samples, tested, baselines, seed),
     }
 
 
-def _band(values: list, curve_of, seed: int, resamples: int = 200) -> list[list[float]]:
-    """Pointwise 90% bootstrap band [low, high] of a curve."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    curves = np.array(
-        [
-            curve_of([values[i] for i in rng.integers(0, len(values), len(values))])
-            for _ in range(resamples)
-        ]
-    )
-    return [np.percentile(curves, 5, axis=0).tolist(), np.percentile(curves, 95, axis=0).tolist()]
-
-
-def _sequential_stats(runs: list[dict], budget: int, seed: int) -> dict[str, Any]:
+def arm_sample(runs: list[dict], budget: int) -> ArmSample:
+    if runs[0]["method"] == "bestofk":
+        n, c = runs[0]["attempts"], runs[0]["passes"]
+        return ArmSample(
+            [True] * c + [False] * (n - c), lambda s: M.pass_curve(n, sum(s), budget), 1
+        )
     times = [
         r["attempts_to_solve"] if r["solved"] and r["attempts_to_solve"] <= budget else None
         for r in runs
     ]
-    curve = M.discovery_curve(times, budget)
-    stats = {
-        "runs": len(runs),
-        "solved_runs": sum(t is not None for t in times),
-        **_summary(curve, budget),
-    }
-    stats["band"] = _band(times, lambda s: M.discovery_curve(s, budget), seed)
+    return ArmSample(times, lambda s: M.discovery_curve(s, budget), len(runs))
+
+
+def problem_stats(arms, samples, budget, tested, baselines, seed) -> dict[str, Any]:
+    stats = {arm: arm_stats(runs, samples[arm], budget, seed) for arm, runs in sorted(arms.items())}
+    for axis in AXES:
+        top = max(
+            (max(r["costs"][axis], default=0.0) for runs in arms.values() for r in runs),
+            default=0.0,
+        )
+        grid = [top * i / (GRID_POINTS - 1) for i in range(GRID_POINTS)]
+        for arm, runs in arms.items():
+            pool = runs[0]["method"] == "bestofk"
+            stats[arm].setdefault("cost_curves", {})[axis] = {
+                "grid": grid,
+                "discovery": _cost_curve(runs, axis, grid, pool, budget),
+            }
+    for arm in tested:
+        for base in baselines:
+            if arm in samples and base in samples:
+                stats[arm].setdefault("vs", {})[base] = problem_ratio(
+                    samples[base], samples[arm], budget, seed
+                )
+    return {"budget": budget, "arms": stats}
+
+
+def censored(value: float | None, budget: int) -> float | str:
+    """A number of attempts, or "> B" where it lies beyond the budget."""
+    return f"> {budget}" if value is None or value > budget else value
+
+
+def arm_stats(runs: list[dict], sample: ArmSample, budget: int, seed: int) -> dict[str, Any]:
+    curve = sample.curve()
+    stats: dict[str, Any] = {"method": runs[0]["method"], "curve": curve}
+    if runs[0]["method"] == "bestofk":
+        stats.update(runs=1, pool=runs[0]["attempts"], pool_passes=runs[0]["passes"])
+    else:
+        stats.update(
+            runs=len(runs),
+            solved_runs=sum(t is not None for t in sample.values),
+            first_success=sample.values,
+        )
+    median = M.median_attempts(curve)
+    stats.update(
+        discovery_at_budget=curve[budget],
+        mean_attempts=M.mean_truncated(curve),
+        median_attempts=censored(median, budget),
+        band=_band(sample, seed),
+    )
+
+    def interval(statistic) -> list:
+        low, high = M.bootstrap(
+            sample.values, lambda s: statistic(sample.curve_of(s)), seed=seed
+        ).to_json()
+        return (
+            [censored(low, budget), censored(high, budget)] if statistic is _median else [low, high]
+        )
+
     stats["ci90"] = {
-        "discovery_at_budget": M.bootstrap(
-            times, lambda s: M.discovery_curve(s, budget)[budget], seed=seed
-        ).to_json(),
-        "mean_attempts": M.bootstrap(
-            times, lambda s: M.mean_truncated(M.discovery_curve(s, budget)), seed=seed
-        ).to_json(),
-        "median_attempts": M.bootstrap(
-            times, lambda s: M.median_attempts(M.discovery_curve(s, budget)), seed=seed
-        ).to_json(),
+        "discovery_at_budget": interval(lambda c: c[budget]),
+        "mean_attempts": interval(M.mean_truncated),
+        "median_attempts": interval(_median),
     }
     return stats
 
 
-def _pool_stats(run: dict, budget: int, seed: int) -> dict[str, Any]:
-    n, c = run["attempts"], run["passes"]
-    curve = M.pass_curve(n, c, budget)
-    outcomes = [True] * c + [False] * (n - c)
-    stats = {"runs": 1, "pool": n, "pool_passes": c, **_summary(curve, budget)}
-    stats["band"] = _band(outcomes, lambda s: M.pass_curve(n, sum(s), budget), seed)
-    stats["ci90"] = {
-        "discovery_at_budget": M.bootstrap(
-            outcomes, lambda s: M.pass_at_k(n, sum(s), budget), seed=seed
-        ).to_json(),
-        "mean_attempts": M.bootstrap(
-            outcomes, lambda s: M.mean_truncated(M.pass_curve(n, sum(s), budget)), seed=seed
-        ).to_json(),
-        "median_attempts": M.bootstrap(
-            outcomes, lambda s: M.median_attempts(M.pass_curve(n, sum(s), budget)), seed=seed
-        ).to_json(),
-    }
-    return stats
+def _median(curve: list[float]) -> int:
+    """The median, budget + 1 where the curve never reaches 1/2 (censored)."""
+    return M.censored_attempts(curve, 0.5)
+
+
+def _band(sample: ArmSample, seed: int, resamples: int = 200) -> list[list[float]]:
+    """Pointwise 90% bootstrap band [low, high] of a curve."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    curves = np.array([sample.resampled_curve(rng) for _ in range(resamples)])
+    return [np.percentile(curves, 5, axis=0).tolist(), np.percentile(curves, 95, axis=0).tolist()]
 
 
 def _cost_curve(
@@ -217,18 +231,27 @@ def _cost_curve(
     return M.cost_curve(costs, events, grid)
 
 
-def _aggregate(per_problem: dict[str, dict]) -> dict[str, Any]:
-    methods: dict[str, list] = {}
-    for stats in per_problem.values():
-        for name, s in stats["methods"].items():
-            methods.setdefault(name, []).append(s)
-    out = {}
-    for name, items in methods.items():
-        out[name] = {
+def aggregate(per_problem, samples, tested, baselines, seed) -> dict[str, Any]:
+    """Means over problems, the question-averaged curve of each arm (where its budget is
+    the same on every problem) and, on those curves, each tested arm against each
+    baseline."""
+    out: dict[str, Any] = {}
+    arms = sorted({arm for stats in per_problem.values() for arm in stats["arms"]})
+    for arm in arms:
+        items = [s["arms"][arm] for s in per_problem.values() if arm in s["arms"]]
+        out[arm] = {
             "problems": len(items),
             "mean_discovery_at_budget": sum(s["discovery_at_budget"] for s in items) / len(items),
             "mean_attempts": sum(s["mean_attempts"] for s in items) / len(items),
         }
-        if all(len(s["curve"]) == len(items[0]["curve"]) for s in items):
-            out[name]["curve"] = [sum(v) / len(items) for v in zip(*(s["curve"] for s in items))]
+        if len({len(s["curve"]) for s in items}) == 1:
+            out[arm]["curve"] = averaged_curve([s["curve"] for s in items])
+    for arm in tested:
+        for base in baselines:
+            shared = [p for p in samples if arm in samples[p] and base in samples[p]]
+            lengths = {len(per_problem[p]["arms"][arm]["curve"]) for p in shared}
+            if shared and len(lengths) == 1:
+                out[arm].setdefault("vs", {})[base] = averaged_ratio(
+                    [samples[p][base] for p in shared], [samples[p][arm] for p in shared], seed
+                )
     return out

@@ -1,41 +1,40 @@
-"""A compare is a set of independent jobs: problem x method x seed (best-of-k: one pool
-per problem). A job is plain data; its results live in its own run directory under the
-compare's output directory, so any runner (local processes, Ray) can execute it and a
-half-finished compare resumes by skipping the jobs whose run is finished.
+"""A compare is a set of independent jobs: problem x arm x seed (a best-of-k arm: one
+pool per problem). A job is plain data; its results live in its own run directory under
+the compare's output directory, so any runner (local processes, Ray) can execute it and
+a half-finished compare resumes by skipping the jobs whose run is finished.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import SolveConfig
+from ..config import SolveConfig, solve_config
 from ..runlog import FINISHED
+from .arms import Arm
 
 
 @dataclass(frozen=True)
 class Job:
     problem_path: str
     problem_id: str
+    arm: str
+    """The arm's label (its spec); it also names the job's sampling stream."""
     method: str
     seed: int
-    config: dict[str, Any]  # SolveConfig.to_json() with this job's seed
-    pool: int = 0  # best-of-k pool size
-    context_tokens: int = 2048  # multi-turn context budget
+    config: dict[str, Any]
+    """SolveConfig.to_json() with the arm's settings and this job's seed."""
+    options: dict[str, Any] = field(default_factory=dict)
+    """Options of the registered method (methods/base.py)."""
 
     @property
     def key(self) -> str:
-        return f"{self.problem_id}__{self.method}__s{self.seed}"
-
-    def method_options(self) -> dict[str, Any]:
-        """Options of the registered method for this job: compare jobs keep no
-        checkpoints, best-of-k samples its whole pool, multi-turn has a context budget."""
-        return {"sdpo": {"checkpoint": False}, "bestofk": {"pool": self.pool}}.get(
-            self.method, {"context_tokens": self.context_tokens}
-        )
+        return f"{self.problem_id}__{arm_slug(self.arm)}__s{self.seed}"
 
     def solve_config(self) -> SolveConfig:
         return SolveConfig.from_json(self.config)
@@ -48,35 +47,40 @@ class Job:
         return cls(**data)
 
 
+def arm_slug(label: str) -> str:
+    """A directory name for an arm: the label itself where it is a plain name, else its
+    safe characters and a short hash of the whole label (so two labels never meet)."""
+    if re.fullmatch(r"[A-Za-z0-9_-]+", label):
+        return label
+    safe = re.sub(r"[^A-Za-z0-9_.=-]+", "-", label).strip("-")[:60]
+    return f"{safe}-{hashlib.blake2b(label.encode(), digest_size=3).hexdigest()}"
+
+
 def plan(
     problems: list[tuple[str, str]],
-    methods: list[str],
+    arms: list[Arm],
     seeds: int,
-    base: SolveConfig,
+    base: dict[str, Any],
     pool: int,
+    pool_batch: int,
     context_tokens: int,
 ) -> list[Job]:
-    """Jobs for (path, id) problems; best-of-k gets one job (seed 0) per problem."""
+    """Jobs for (path, id) problems; `base`: the solve_config options every arm starts
+    from. A best-of-k arm gets one job (seed 0, one pool) per problem; compare jobs keep
+    no checkpoints (they restart whole)."""
+    defaults = {
+        "sdpo": {"checkpoint": False},
+        "bestofk": {"pool": pool, "pool_batch": pool_batch},
+        "multiturn": {"context_tokens": context_tokens},
+        "multiturn-chat": {"context_tokens": context_tokens},
+    }
     jobs = []
     for path, pid in problems:
-        for method in methods:
-            for seed in [0] if method == "bestofk" else range(seeds):
-                config = {
-                    **base.to_json(),
-                    "seed": seed,
-                    "train": {**base.to_json()["train"], "seed": seed},
-                }
-                jobs.append(
-                    Job(
-                        path,
-                        pid,
-                        method,
-                        seed,
-                        config,
-                        pool if method == "bestofk" else 0,
-                        context_tokens,
-                    )
-                )
+        for arm in arms:
+            options = {**defaults.get(arm.method, {}), **arm.options}
+            for seed in [0] if arm.method == "bestofk" else range(seeds):
+                config = solve_config(**{**base, **arm.settings, "seed": seed}).to_json()
+                jobs.append(Job(path, pid, arm.label, arm.method, seed, config, options))
     return jobs
 
 

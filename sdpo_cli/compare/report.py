@@ -1,53 +1,58 @@
-"""Render a compare's analysis: rows for tables, a markdown report and a PNG plot.
+"""Render a compare's analysis: rows for tables, a markdown report and PNG plots.
 Pure formatting of analysis.analyse() output; the CLI decides where it goes."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 from .analysis import AXES
 
+LINE_STYLES = ("-", "--", ":", "-.", (0, (5, 1)), (0, (1, 1)), (0, (3, 1, 1, 1, 1, 1)))
 
-def _ci(values) -> str:
+
+def _number(value, digits: int = 2) -> str:
+    return value if isinstance(value, str) else f"{value:.{digits}f}"
+
+
+def _ci(values, digits: int = 2) -> str:
     low, high = values
-    return "" if low is None else f" [{low:.2f}, {high:.2f}]"
+    return "" if low is None else f" [{_number(low, digits)}, {_number(high, digits)}]"
 
 
-def _ratio_text(by_level: dict[str, float | None]) -> str:
-    """The ratio at p = 0.5 when both methods reach it, else at the highest level both
-    reach, e.g. 'x1.50 @ p=0.40' (>1: SDPO needs fewer attempts)."""
-    known = {float(p): r for p, r in by_level.items() if r is not None}
-    if not known:
+def ratio_text(result: dict[str, Any]) -> str:
+    """'x1.50 [0.80, 2.70] @ p=0.50' (> 1: the arm needs fewer attempts), or '-'."""
+    read = result.get("headline")
+    if read is None:
         return "-"
-    level = 0.5 if 0.5 in known else max(known)
-    return f"x{known[level]:.2f} @ p={level:.2f}"
+    low, high = read["ci90"]
+    return f"x{read['ratio']:.2f} [{low:.2f}, {high:.2f}] @ p={read['level']:.2f}"
+
+
+def _runs(s: dict[str, Any]) -> str:
+    if "pool" in s:
+        return f"pool {s['pool']} ({s['pool_passes']} pass)"
+    return f"{s['solved_runs']}/{s['runs']} solved"
 
 
 def rows(analysis: dict[str, Any]) -> list[list[str]]:
-    """One row per problem and method: the numbers of the tables."""
+    """One row per problem and arm: the numbers of the tables."""
     table = []
     for pid, stats in analysis["problems"].items():
-        budget = stats["budget"]
-        for name, s in stats["methods"].items():
-            runs = (
-                f"pool {s['pool']} ({s['pool_passes']} pass)"
-                if "pool" in s
-                else f"{s['solved_runs']}/{s['runs']} solved"
-            )
-            median = s["median_attempts"]
-            ratios = ", ".join(
-                f"{base} {_ratio_text(r)}" for base, r in s.get("ratio_vs", {}).items()
+        for arm, s in stats["arms"].items():
+            versus = "; ".join(
+                f"{base}: {ratio_text(r)} {r['verdict']}" for base, r in s.get("vs", {}).items()
             )
             table.append(
                 [
                     pid,
-                    name,
-                    runs,
+                    arm,
+                    _runs(s),
                     f"{s['discovery_at_budget']:.2f}{_ci(s['ci90']['discovery_at_budget'])}",
-                    f"{s['mean_attempts']:.1f}{_ci(s['ci90']['mean_attempts'])}",
-                    f">{budget}" if median is None else str(median),
-                    ratios or "-",
+                    f"{s['mean_attempts']:.1f}{_ci(s['ci90']['mean_attempts'], 1)}",
+                    f"{_number(s['median_attempts'], 0)}{_ci(s['ci90']['median_attempts'], 0)}",
+                    versus or "-",
                 ]
             )
     return table
@@ -55,22 +60,42 @@ def rows(analysis: dict[str, Any]) -> list[list[str]]:
 
 HEADER = [
     "problem",
-    "method",
+    "arm",
     "runs",
     "discovery@B [90% CI]",
     "mean attempts (trunc. at B) [90% CI]",
-    "median",
-    "attempts ratio vs baseline (x k_base/k_sdpo @ p)",
+    "median [90% CI]",
+    "vs baseline: k_base/k_arm [90% CI] @ p, verdict",
 ]
+
+
+def power_lines(analysis: dict[str, Any]) -> list[str]:
+    """One line per question-averaged ratio: what it shows, and whether it had the power."""
+    lines = []
+    for arm, a in analysis["aggregate"].items():
+        for base, result in a.get("vs", {}).items():
+            read = result.get("headline")
+            if read is None:
+                lines.append(f"- {arm} vs {base}: no level both curves reach; no ratio.")
+                continue
+            verdict = (
+                f"underpowered: the interval spans 1; about {read['seeds_for_2x']} seeds per "
+                "problem would likely be needed to see a 2x effect"
+                if read["spans_one"]
+                else "the interval excludes 1"
+            )
+            lines.append(f"- {arm} vs {base}: {ratio_text(result)}; {verdict}.")
+    return lines
 
 
 def markdown(analysis: dict[str, Any], settings: dict[str, Any]) -> str:
     lines = [
         "# sdpo compare",
         "",
-        f"Budget {settings.get('budget')} attempts, {settings.get('seeds')} seeds, batch "
+        f"Budget {settings.get('budget')} attempts, {settings.get('seeds')} seeds per "
+        f"sequential arm, best-of-k pools of {settings.get('pool')}, batch "
         f"{settings.get('batch')}, model {settings.get('model')}, "
-        f"backend {settings.get('backend')}.",
+        f"backend {settings.get('backend')}. Design: {analysis['design']}.",
         "",
         "| " + " | ".join(HEADER) + " |",
         "|" + "---|" * len(HEADER),
@@ -78,22 +103,25 @@ def markdown(analysis: dict[str, Any], settings: dict[str, Any]) -> str:
     lines += ["| " + " | ".join(r) + " |" for r in rows(analysis)]
     lines += [
         "",
-        "## Aggregate (mean over problems)",
+        "## Question-averaged (mean over problems)",
         "",
-        "| method | problems | discovery@B | mean attempts |",
-        "|---|---|---|---|",
+        "| arm | problems | discovery@B | mean attempts | vs baseline |",
+        "|---|---|---|---|---|",
     ]
-    for name, a in analysis["aggregate"].items():
+    for arm, a in analysis["aggregate"].items():
+        versus = "; ".join(f"{b}: {ratio_text(r)}" for b, r in a.get("vs", {}).items())
         lines.append(
-            f"| {name} | {a['problems']} | {a['mean_discovery_at_budget']:.2f} "
-            f"| {a['mean_attempts']:.1f} |"
+            f"| {arm} | {a['problems']} | {a['mean_discovery_at_budget']:.2f} "
+            f"| {a['mean_attempts']:.1f} | {versus or '-'} |"
         )
+    lines += ["", "## Power", "", *power_lines(analysis)]
     lines += [
         "",
-        "Discovery@k for sequential methods is a Kaplan-Meier curve over seeds (unsolved runs "
-        "censored at the budget); best-of-k is the unbiased pass@k of one pool. Intervals are 90% "
-        "bootstrap percentiles. Curves against tokens generated, tokens processed and wall seconds "
-        "are in report.json.",
+        "Discovery@k for sequential arms is a Kaplan-Meier curve over seeds (unsolved runs "
+        "censored at the budget); best-of-k is the unbiased pass@k of one pool, for every k up "
+        "to the budget. Intervals are 90% bootstrap percentiles; a statistic beyond the budget "
+        f"reads '> B'. Verdict rule: {analysis['win_rule']}. Curves against tokens generated, "
+        "tokens processed and wall seconds are in report.json and discovery-*.png.",
         "",
         "![discovery curves](discovery.png)",
         "",
@@ -101,8 +129,14 @@ def markdown(analysis: dict[str, Any], settings: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _label(arm: str, s: dict[str, Any]) -> str:
+    return f"{arm} (pool {s['pool']})" if "pool" in s else f"{arm} (n={s['runs']})"
+
+
 def plot(analysis: dict[str, Any], path: Path, axis: str = "attempts") -> Path | None:
-    """discovery@k curves with 90% bands, one panel per problem; None without matplotlib."""
+    """Discovery curves, one panel per problem: every arm in its own line style (curves
+    that coincide stay visible), 90% bands, each run's first success as a point, and one
+    legend with each arm's n outside the panels. None without matplotlib."""
     try:
         import matplotlib
 
@@ -111,28 +145,43 @@ def plot(analysis: dict[str, Any], path: Path, axis: str = "attempts") -> Path |
     except ImportError:
         return None
     problems = list(analysis["problems"].items())
-    cols = min(4, len(problems)) or 1
+    arms = sorted({arm for _, stats in problems for arm in stats["arms"]})
+    style = {arm: LINE_STYLES[i % len(LINE_STYLES)] for i, arm in enumerate(arms)}
+    colors = {arm: f"C{i % 10}" for i, arm in enumerate(arms)}
+    cols = min(3, len(problems)) or 1
     rows_ = (len(problems) + cols - 1) // cols or 1
-    fig, axes = plt.subplots(rows_, cols, figsize=(4 * cols, 3.2 * rows_), squeeze=False)
+    fig, axes = plt.subplots(rows_, cols, figsize=(4.2 * cols, 3.2 * rows_), squeeze=False)
+    handles = {}
     for ax, (pid, stats) in zip(axes.flat, problems):
-        for name, s in stats["methods"].items():
+        for arm, s in stats["arms"].items():
+            look = {"color": colors[arm], "linestyle": style[arm], "linewidth": 1.6}
             if axis == "attempts":
                 x = list(range(len(s["curve"])))
-                (line,) = ax.step(x, s["curve"], where="post", label=name)
-                ax.fill_between(
-                    x, s["band"][0], s["band"][1], step="post", alpha=0.2, color=line.get_color()
+                (line,) = ax.step(x, s["curve"], where="post", label=_label(arm, s), **look)
+                ax.fill_between(x, *s["band"], step="post", alpha=0.12, color=colors[arm])
+                hits = [t for t in s.get("first_success", []) if t is not None]
+                ax.plot(
+                    hits, [s["curve"][t] for t in hits], "o", ms=4, color=colors[arm], alpha=0.8
                 )
             else:
                 curve = s["cost_curves"][axis]
-                ax.step(curve["grid"], curve["discovery"], where="post", label=name)
+                (line,) = ax.step(curve["grid"], curve["discovery"], where="post", **look)
+            handles.setdefault(arm, (line, _label(arm, s)))
         ax.set_title(pid, fontsize=9)
         ax.set_ylim(-0.02, 1.02)
-        ax.set_xlabel(axis if axis != "attempts" else "attempts k")
+        ax.set_xlabel("attempts k" if axis == "attempts" else axis)
         ax.set_ylabel("discovery@k")
-        ax.legend(fontsize=7)
     for ax in list(axes.flat)[len(problems) :]:
         ax.axis("off")
-    fig.tight_layout()
+    fig.legend(
+        [h for h, _ in handles.values()],
+        [label for _, label in handles.values()],
+        loc="lower center",
+        ncol=min(4, len(handles)),
+        fontsize=8,
+        frameon=False,
+    )
+    fig.tight_layout(rect=(0, 0.08 + 0.03 * (len(handles) > 4), 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
@@ -140,8 +189,6 @@ def plot(analysis: dict[str, Any], path: Path, axis: str = "attempts") -> Path |
 
 def write_all(analysis: dict[str, Any], settings: dict[str, Any], out: Path) -> dict[str, str]:
     """report.md, report.json and the PNG plots in `out`; returns their paths."""
-    import json
-
     out = Path(out)
     files = {"markdown": out / "report.md", "json": out / "report.json"}
     files["markdown"].write_text(markdown(analysis, settings))

@@ -29,6 +29,7 @@ class Worker:
             {
                 "problem_id": job.problem_id,
                 "method": job.method,
+                "arm": job.arm,
                 "seed": job.seed,
                 "job": job.to_json(),
                 "backend": self.engine.backend,
@@ -36,8 +37,8 @@ class Worker:
         )
         start = time.monotonic()
         try:
-            context = MethodContext(problem, verifier, policy, sampler, config, log)
-            result: SearchResult = build_method(job.method, **job.method_options()).run(context)
+            context = MethodContext(problem, verifier, policy, sampler, config, log, stream=job.arm)
+            result: SearchResult = build_method(job.method, **job.options).run(context)
             summary = job_summary(job, result, log, time.monotonic() - start)
             log.update(status="solved" if result.solved else "unsolved", result=summary)
             return summary
@@ -59,6 +60,7 @@ def job_summary(job: Job, result: SearchResult, log: RunLog, seconds: float) -> 
     return {
         "problem": job.problem_id,
         "method": job.method,
+        "arm": job.arm,
         "seed": job.seed,
         "budget": job.solve_config().budget,
         "solved": result.solved,

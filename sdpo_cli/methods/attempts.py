@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..backends.base import Completion
+from ..seeds import stream_seed
 from ..verifiers.base import Verdict, Verifier
 
 if TYPE_CHECKING:
@@ -166,9 +167,11 @@ def _verify_and_log(
     return attempts
 
 
-def round_seed(seed: int, round_no: int, part: int = 0) -> int:
-    """Sampling seed of a round (and of a refill after resume), stable across runs."""
-    return (seed * 1_000_003 + round_no * 101 + part) % (2**31)
+def round_seed(seed: int, round_no: int, part: int = 0, stream: str = "") -> int:
+    """Sampling seed of a round (and of a refill after resume), stable across runs; each
+    method samples from its own `stream` (its name), so runs of different methods under
+    the same seed are independent (seeds.py)."""
+    return stream_seed(stream, seed, round_no, part)
 
 
 @dataclass

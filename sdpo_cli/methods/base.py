@@ -50,6 +50,9 @@ class MethodContext:
     in the attempt indices."""
     tally: Tally = field(default_factory=Tally)
     """Time and tokens this run spends, by phase."""
+    stream: str = ""
+    """Name of the sampling stream (the method, or a compare's arm): runs of different
+    streams under one seed sample independently (seeds.py)."""
 
 
 class Method(Protocol):

@@ -25,22 +25,29 @@ from .base import MethodContext
 
 class BestOfK:
     """The method (registry name "bestofk"). `pool`: how many samples to draw in full
-    (compare); None means the budget, stopping at the first pass (solve)."""
+    (compare); None means the budget, stopping at the first pass (solve). `pool_batch`:
+    attempts per sampler call while drawing a pool; i.i.d. samples need no rounds, so a
+    pool is drawn at the sampler's most efficient batch instead of the method's."""
 
     name = "bestofk"
 
-    def __init__(self, pool: int | None = None):
-        self.pool = pool
+    def __init__(self, pool: int | None = None, pool_batch: int | None = None):
+        self.pool, self.pool_batch = pool, pool_batch
 
     def run(self, context: MethodContext, logged: Sequence[Attempt] = ()) -> SearchResult:
         if logged:  # no state to restore: continue after every attempt already logged
             context = replace(context, offset=len(logged))
-        return BestOfKPool(context, self.pool, stop_at_first=self.pool is None).run()
+        batch = self.pool_batch if self.pool else None
+        return BestOfKPool(context, self.pool, stop_at_first=self.pool is None, batch=batch).run()
 
 
 class BestOfKPool:
     def __init__(
-        self, context: MethodContext, pool: int | None = None, stop_at_first: bool = False
+        self,
+        context: MethodContext,
+        pool: int | None = None,
+        stop_at_first: bool = False,
+        batch: int | None = None,
     ):
         self.problem, self.verifier = context.problem, context.verifier
         self.policy, self.sampler, self.config = context.policy, context.sampler, context.config
@@ -53,14 +60,15 @@ class BestOfKPool:
             )
         self.context, self.tally = context, context.tally
         self.stop_at_first, self.offset = stop_at_first, context.offset
+        self.batch = batch or self.config.batch
 
     def run(self) -> SearchResult:
         prompt_ids = self.policy.chat_ids(self.problem.messages())
         attempts, round_no, size_limit, start = [], 0, self.pool - self.offset, time.monotonic()
         while len(attempts) < size_limit and not (self.stop_at_first and first_success(attempts)):
             round_no += 1
-            size = min(self.config.batch, size_limit - len(attempts))
-            seed = round_seed(self.config.seed, round_no)
+            size = min(self.batch, size_limit - len(attempts))
+            seed = round_seed(self.config.seed, round_no, stream=self.context.stream)
             spec = BatchSpec(seed, self.offset + len(attempts) + 1, round_no)
             batch = sample_and_verify(self.context, prompt_ids, size, spec)
             attempts += batch

@@ -68,7 +68,8 @@ class MultiTurnSearch:
             round_no += 1
             size = min(self.config.batch, self.config.budget - used)
             prompt_ids = self.policy.chat_ids(self.messages(history))
-            spec = BatchSpec(round_seed(self.config.seed, round_no), used + 1, round_no)
+            seed = round_seed(self.config.seed, round_no, stream=self.context.stream)
+            spec = BatchSpec(seed, used + 1, round_no)
             attempts = sample_and_verify(self.context, prompt_ids, size, spec)
             used += size
             winner = first_success(attempts)

@@ -101,7 +101,7 @@ def probe(
         context,
         student_prompt,
         samples,
-        BatchSpec(round_seed(config.seed, 0, 1), first_index, 0, version, "probe-student"),
+        BatchSpec(round_seed(config.seed, 0, 1, "probe"), first_index, 0, version, "probe-student"),
     )
     failed = [a for a in students if not a.passed]
     teacher_prompts = [
@@ -115,14 +115,18 @@ def probe(
     teachers = sample_each_and_verify(
         context,
         teacher_prompts,
-        BatchSpec(round_seed(config.seed, 0, 2), index, 0, version, "probe-teacher"),
+        BatchSpec(round_seed(config.seed, 0, 2, "probe"), index, 0, version, "probe-teacher"),
     )
     controls = sample_and_verify(
         context,
         control_prompt,
         len(failed),
         BatchSpec(
-            round_seed(config.seed, 0, 3), index + len(teachers), 0, version, "probe-control"
+            round_seed(config.seed, 0, 3, "probe"),
+            index + len(teachers),
+            0,
+            version,
+            "probe-control",
         ),
     )
     report: dict[str, Any] = {

@@ -171,7 +171,7 @@ class SdpoSearch:
             size = min(config.batch, config.budget - used)
             attempts = [a for a in logged if a.round == round_no][:size]
             spec = BatchSpec(
-                round_seed(config.seed, round_no, len(attempts)),
+                round_seed(config.seed, round_no, len(attempts), self.context.stream),
                 used + len(attempts) + 1,
                 round_no,
                 self.policy.version,

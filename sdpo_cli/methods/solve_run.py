@@ -55,7 +55,7 @@ def solve(
                 return _finish(context, _probe_result(log, report), None, engine, started, method)
             context = replace(context, offset=report["attempts"])
         logged = [Attempt.from_json(a) for a in log.attempts()] if resume else []
-        result = build_method(method).run(context, logged)
+        result = build_method(method).run(replace(context, stream=method), logged)
         confirm = None
         if result.solved and config.confirm > 0:
             confirm = confirm_rate(context, result.attempts_used + 1)
@@ -76,7 +76,9 @@ def confirm_rate(context: MethodContext, first_index: int) -> dict[str, Any]:
     whether the problem is now reliably solved or the hit was luck. Their cost is kept
     out of the search's tally."""
     config, policy = context.config, context.policy
-    spec = BatchSpec(round_seed(config.seed, 10_000), first_index, 0, policy.version, "confirm")
+    spec = BatchSpec(
+        round_seed(config.seed, 0, stream="confirm"), first_index, 0, policy.version, "confirm"
+    )
     prompt_ids = policy.chat_ids(context.problem.messages())
     attempts = sample_and_verify(replace(context, tally=Tally()), prompt_ids, config.confirm, spec)
     passes = sum(a.passed for a in attempts)
