@@ -1,11 +1,14 @@
-"""Sampling throughput of each backend, side by side in one run (issue: model layer).
+"""Sampling throughput of each backend and weights' dtype, side by side in one run.
 
 Tokens/s of the hf and vllm samplers at batch 1, 8 and 16 with up to 256 new tokens on
-the default model, through the same sampler API that `sdpo solve` uses (attempts that
-stop early count only the tokens they produced). Also: vLLM start-up time, and a
-physical reference: the decode bound = batch x memory bandwidth / weight bytes per step.
+the default model, in bfloat16 and float32, through the same sampler API that `sdpo
+solve` uses (attempts that stop early count only the tokens they produced). Also: the
+CPU's flags (bf16 is native only with AVX-512 BF16, AMX or Arm BF16), vLLM start-up
+time, and a physical reference: the decode bound = batch x memory bandwidth / weight
+bytes per step (for each dtype's weight bytes).
 
     python bench/sampling.py [--batches 1,8,16] [--tokens 256] [--repeats 2]
+                             [--dtypes bfloat16,float32] [--backends hf,vllm]
 """
 
 from __future__ import annotations
@@ -47,7 +50,40 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--backends", default="hf,vllm")
+    parser.add_argument("--dtypes", default="bfloat16,float32")
     args = parser.parse_args()
+    from sdpo_cli.hardware import choose_dtype, cpu_flags, shown_flags
+
+    flags = cpu_flags()
+    batches = [int(b) for b in args.batches.split(",")]
+    bandwidth = bandwidth_gbs()
+    results = {
+        "machine": {
+            "cpu": platform.processor() or platform.machine(),
+            "cpu_flags": shown_flags(flags),
+            "auto_dtype": choose_dtype("auto", "cpu", flags),
+            "cores": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+            "bandwidth_gbs": round(bandwidth, 1),
+        },
+        "tokens": args.tokens,
+        "dtypes": {},
+    }
+    for dtype in args.dtypes.split(","):
+        results["dtypes"][dtype] = measure_dtype(dtype, args, batches, bandwidth)
+    print(f"cpu flags: {' '.join(results['machine']['cpu_flags'])}")
+    print(f"{'dtype':>9} {'batch':>5} {'hf tok/s':>10} {'vllm tok/s':>11} {'decode bound':>13}")
+    for dtype, found in results["dtypes"].items():
+        for batch in batches:
+            hf = found["backends"].get("hf", {}).get(batch, {}).get("mean")
+            vl = found["backends"].get("vllm", {}).get(batch, {}).get("mean")
+            bound = batch * bandwidth * 1e9 / (found["weight_mb"] * 1e6)
+            print(f"{dtype:>9} {batch:>5} {hf or '-':>10} {vl or '-':>11} {bound:>13.0f}")
+    print(json.dumps(results, indent=1))
+
+
+def measure_dtype(dtype: str, args, batches: list[int], bandwidth: float) -> dict:
+    """Every backend's tokens/s with the weights in `dtype`, one sampler at a time."""
     from sdpo_cli.backends.hf import HFSampler
     from sdpo_cli.backends.vllm import VLLMSampler
     from sdpo_cli.config import SamplingConfig, TrainConfig
@@ -55,7 +91,7 @@ def main() -> None:
     from sdpo_cli.train.policy import Policy
 
     source = resolve_model()
-    policy = Policy(str(source.path), TrainConfig())
+    policy = Policy(str(source.path), TrainConfig(dtype=dtype))
     prompt = policy.chat_ids(
         [
             {
@@ -66,45 +102,23 @@ def main() -> None:
         ]
     )
     params = SamplingConfig(max_new_tokens=args.tokens)
-    batches = [int(b) for b in args.batches.split(",")]
     weight_bytes = sum(
         p.numel() * p.element_size() for p in policy.model.get_base_model().parameters()
     )
-    bandwidth = bandwidth_gbs()
-    results = {
-        "machine": {
-            "cpu": platform.processor() or platform.machine(),
-            "cores": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(),
-            "bandwidth_gbs": round(bandwidth, 1),
-        },
-        "weight_mb": round(weight_bytes / 1e6),
-        "tokens": args.tokens,
-        "backends": {},
-    }
-    samplers = {}
-    if "hf" in args.backends:
-        samplers["hf"] = HFSampler(policy)
-    if "vllm" in args.backends:
+    found = {"weight_mb": round(weight_bytes / 1e6), "backends": {}}
+    for name in args.backends.split(","):
         start = time.perf_counter()
-        samplers["vllm"] = VLLMSampler(str(source.path))
-        results["vllm_startup_s"] = round(time.perf_counter() - start, 1)
-    for name, sampler in samplers.items():
-        sampler.sample(prompt, 2, SamplingConfig(max_new_tokens=16), seed=0)  # warm-up
-        results["backends"][name] = {}
-        for batch in batches:
-            best, mean = measure(sampler, prompt, batch, params, args.repeats)
-            results["backends"][name][batch] = {"best": round(best, 1), "mean": round(mean, 1)}
-    print(f"{'batch':>5} {'hf tok/s':>10} {'vllm tok/s':>11} {'vllm/hf':>8} {'decode bound':>13}")
-    for batch in batches:
-        hf = results["backends"].get("hf", {}).get(batch, {}).get("mean")
-        vl = results["backends"].get("vllm", {}).get(batch, {}).get("mean")
-        bound = batch * bandwidth * 1e9 / weight_bytes
-        ratio = f"{vl / hf:.2f}" if hf and vl else "-"
-        print(f"{batch:>5} {hf or '-':>10} {vl or '-':>11} {ratio:>8} {bound:>13.0f}")
-    print(json.dumps(results, indent=1))
-    for sampler in samplers.values():
-        sampler.close()
+        sampler = HFSampler(policy) if name == "hf" else VLLMSampler(str(source.path), dtype=dtype)
+        found[f"{name}_startup_s"] = round(time.perf_counter() - start, 1)
+        try:
+            sampler.sample(prompt, 2, SamplingConfig(max_new_tokens=16), seed=0)  # warm-up
+            found["backends"][name] = {}
+            for batch in batches:
+                best, mean = measure(sampler, prompt, batch, params, args.repeats)
+                found["backends"][name][batch] = {"best": round(best, 1), "mean": round(mean, 1)}
+        finally:
+            sampler.close()
+    return found
 
 
 if __name__ == "__main__":

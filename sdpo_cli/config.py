@@ -13,7 +13,7 @@ from typing import Any, Callable
 from .errors import UsageError
 
 TEACHERS = ("ema", "trust-region", "frozen", "live")
-DTYPES = ("bfloat16", "float32", "float16")
+DTYPES = ("auto", "bfloat16", "float32", "float16")
 POOL_FACTOR = 4
 
 
@@ -98,8 +98,9 @@ class TrainConfig:
     """LoRA scaling numerator (scale = alpha / rank)."""
     lora_targets: tuple[str, ...] = setting(("all-linear",), "module names", bool)
     """Modules that get LoRA; "all-linear" = every linear layer but the output head."""
-    dtype: str = setting("bfloat16", "one of " + ", ".join(DTYPES), DTYPES.__contains__)
-    """Weights' dtype for training and sampling."""
+    dtype: str = setting("auto", "one of " + ", ".join(DTYPES), DTYPES.__contains__)
+    """Weights' dtype for training and sampling; auto: bfloat16 on a GPU or a CPU that
+    computes bf16 natively, float32 on any other CPU (hardware.py)."""
     micro_batch: int = setting(8, "at least 1", positive)
     """Attempts per forward/backward pass, packed into one sequence without padding;
     gradients accumulate over a round's passes. 8 (a whole default round) measured

@@ -52,6 +52,7 @@ def sandbox_status() -> dict[str, Any]:
 
 def diagnose() -> dict[str, Any]:
     from .backends.registry import resolve_backend
+    from .hardware import choose_dtype, cpu_flags, shown_flags
     from .models import DEFAULT_MODEL, cached_embedded, embedded_gguf
 
     report: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform()}
@@ -63,6 +64,10 @@ def diagnose() -> dict[str, Any]:
         report["threads"] = torch.get_num_threads()
     except ImportError:
         report["torch"], report["device"] = None, None
+    flags = cpu_flags()
+    device = "cpu" if report["device"] in (None, "cpu") else "cuda"
+    dtype, why = choose_dtype("auto", device, flags)
+    report["cpu"] = {"flags": shown_flags(flags), "dtype": dtype, "why": why}
     report["backends"] = backend_status()
     report["default_backend"] = resolve_backend("auto")
     gguf = embedded_gguf()

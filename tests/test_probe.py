@@ -126,7 +126,7 @@ def test_wilson_interval_hand_values():
 
 
 def test_solve_method_auto_counts_the_probe_and_records_the_decision(tmp_path, tiny_model_dir):
-    late = round_seed(0, 3)  # the third best-of-k round after the probe
+    late = round_seed(0, 3, stream="bestofk")  # the third best-of-k round after the probe
     engine, config = engine_with(
         tiny_model_dir,
         lambda kind, seed, position: (

@@ -43,6 +43,7 @@ def compare(
     temperature: float = options.TEMPERATURE,
     max_new_tokens: int = options.MAX_NEW_TOKENS,
     lr: float = options.LEARNING_RATE,
+    dtype: str = options.DTYPE,
     workers: int = options.WORKERS,
     ray: Optional[str] = typer.Option(
         None,
@@ -80,6 +81,7 @@ def compare(
         "temperature": temperature,
         "max_new_tokens": max_new_tokens,
         "learning_rate": lr,
+        "dtype": dtype,
     }
     solve_config(**base)  # validates the shared settings before any model loads
     pool = design.pool_size
@@ -98,6 +100,7 @@ def compare(
         "batch": batch,
         "model": model,
         "backend": backend,
+        "dtype": dtype,
         "arms": [a.label for a in arms],
         "tested": [a.label for a in tested],
         "temperature": temperature,

@@ -38,6 +38,9 @@ def doctor(
         mark = lambda ok: "[green]ok[/green]" if ok else "[red]missing[/red]"  # noqa: E731
         table.add_row("python", report["python"])
         table.add_row("torch / device", f"{report['torch']} / {report['device']}")
+        cpu = report["cpu"]
+        table.add_row("cpu flags", " ".join(cpu["flags"]) or "-")
+        table.add_row("dtype (auto)", f"{cpu['dtype']}: {cpu['why']}")
         for name, status in report["backends"].items():
             table.add_row(f"backend {name}", f"{mark(status['ok'])} {status['detail']}")
         table.add_row("default backend", report["default_backend"])

@@ -45,6 +45,12 @@ TEACHER_RATE = typer.Option(
 LEARNING_RATE = typer.Option(
     TrainConfig.learning_rate, "--lr", help="AdamW learning rate of the LoRA adapter."
 )
+DTYPE = typer.Option(
+    TrainConfig.dtype,
+    "--dtype",
+    help="Weights' dtype: auto (bfloat16 where the hardware computes it, else float32), "
+    "bfloat16, float32, float16.",
+)
 LORA_RANK = typer.Option(TrainConfig.lora_rank, "--lora-rank", help="LoRA rank.")
 LORA_ALPHA = typer.Option(
     TrainConfig.lora_alpha, "--lora-alpha", help="LoRA alpha (scale = alpha / rank)."

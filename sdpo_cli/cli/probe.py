@@ -26,6 +26,7 @@ def probe(
     backend: str = options.BACKEND,
     temperature: float = options.TEMPERATURE,
     max_new_tokens: int = options.MAX_NEW_TOKENS,
+    dtype: str = options.DTYPE,
     json_output: bool = options.JSON,
 ) -> None:
     """Measure student vs self-teacher on each problem and recommend sdpo, multiturn or bestofk."""
@@ -44,6 +45,7 @@ def probe(
         backend=backend,
         temperature=temperature,
         max_new_tokens=max_new_tokens,
+        dtype=dtype,
     )
     loaded = [load_checked(path) for path in expand(problems)]
     engine = load_engine(config)

@@ -41,6 +41,7 @@ def solve(
     lora_rank: int = options.LORA_RANK,
     lora_alpha: int = options.LORA_ALPHA,
     lora_targets: str = options.LORA_TARGETS,
+    dtype: str = options.DTYPE,
     confirm: int = options.CONFIRM,
     method: str = typer.Option(
         "sdpo",
@@ -104,6 +105,7 @@ def solve(
             lora_rank=lora_rank,
             lora_alpha=lora_alpha,
             lora_targets=lora_targets,
+            dtype=dtype,
         )
         probe = ProbeConfig(auto_samples=probe_samples)
         problem, verifier = _problem(

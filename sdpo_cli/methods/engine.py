@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from ..backends.registry import build_sampler, resolve_backend
 from ..config import SolveConfig
+from ..hardware import choose_dtype, cpu_flags, shown_flags
 from ..models import ModelSource, resolve_model
 from ..train.allocator import keep_freed_memory
 from ..train.policy import Policy
@@ -19,6 +21,8 @@ class Engine:
     policy: Policy
     sampler: object
     backend: str
+    dtype: dict[str, Any] = field(default_factory=dict)
+    """The weights' dtype chosen, why, and the CPU flags it was chosen from."""
 
     def close(self) -> None:
         self.sampler.close()
@@ -35,10 +39,13 @@ def load_engine(config: SolveConfig, sampler=None) -> Engine:
     keep_freed_memory()  # ~20% less time per update on glibc (train/allocator.py)
     source = resolve_model(config.model)
     device = "cuda" if torch.cuda.is_available() else "cpu"
+    flags = cpu_flags()
+    dtype, why = choose_dtype(config.train.dtype, device, flags)
+    chosen = {"dtype": dtype, "why": why, "cpu_flags": shown_flags(flags)}
     torch.manual_seed(config.train.seed)
-    policy = Policy(str(source.path), config.train, device=device)
+    policy = Policy(str(source.path), replace(config.train, dtype=dtype), device=device)
     if sampler is not None:
-        return Engine(source, policy, sampler, sampler.name)
+        return Engine(source, policy, sampler, sampler.name, chosen)
     backend = resolve_backend(config.backend)
     parity_ids = (
         policy.chat_ids([{"role": "user", "content": "Write a function that adds two numbers."}])
@@ -49,4 +56,5 @@ def load_engine(config: SolveConfig, sampler=None) -> Engine:
         policy,
         build_sampler(backend, policy, str(source.path), config.seed, parity_ids),
         backend,
+        chosen,
     )

@@ -44,6 +44,7 @@ def solve(
             backend=engine.backend,
             model_path=str(engine.source.path),
             startup_s=round(time.monotonic() - started, 2),
+            dtype=engine.dtype,
         )
         context = MethodContext(
             problem, verifier, engine.policy, engine.sampler, config, log, progress or no_progress

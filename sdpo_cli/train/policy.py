@@ -10,6 +10,7 @@ templates, runs forward passes under a chosen adapter, and keeps adapter state
 from __future__ import annotations
 
 from contextlib import contextmanager
+from dataclasses import replace
 
 import torch
 from peft import LoraConfig, get_peft_model
@@ -17,6 +18,7 @@ from peft.helpers import disable_input_dtype_casting
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from ..config import TrainConfig
+from ..hardware import choose_dtype, cpu_flags
 from .lora_linear import FusedLoraLinear
 
 STUDENT = "default"
@@ -34,6 +36,8 @@ def kept_positions(positions: list[int], device: str) -> torch.Tensor:
 
 class Policy:
     def __init__(self, model_path: str, config: TrainConfig, device: str = "cpu"):
+        if config.dtype == "auto":  # hardware.py: bf16 only where it is computed natively
+            config = replace(config, dtype=choose_dtype("auto", device, cpu_flags())[0])
         self.config = config
         self.device = device
         dtype = {"bfloat16": torch.bfloat16, "float32": torch.float32, "float16": torch.float16}[
