@@ -22,6 +22,8 @@ from sdpo_cli.methods.probe import DEFAULT_RULE, Rule, recommend
 
 
 def winner(methods: dict, tie: float) -> str | None:
+    """The arm with the fewest mean attempts, unless nothing was solved or the best two
+    are within `tie`."""
     ranked = sorted(methods.items(), key=lambda item: item[1]["mean_attempts"])
     best, budget_runs = ranked[0], all(m["discovery_at_budget"] == 0 for _, m in ranked)
     if budget_runs or (
@@ -44,7 +46,7 @@ def main() -> None:
     args = parser.parse_args()
     probes = json.loads(Path(args.probe_json).read_text())["problems"]
     report = json.loads((Path(args.compare_dir) / "report.json").read_text())
-    winners = {pid: winner(stats["methods"], args.tie) for pid, stats in report["problems"].items()}
+    winners = {pid: winner(stats["arms"], args.tie) for pid, stats in report["problems"].items()}
     ids = sorted(set(probes) & set(winners))
     tune, test = ids[: len(ids) // 2], ids[len(ids) // 2 :]
     grid = itertools.product([0.1, 0.25, 0.5], [0.0, 0.1, 0.2], [0.0, 0.02, 0.05, 0.1])

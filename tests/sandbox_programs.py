@@ -1,8 +1,10 @@
 """Hostile programs and runners for the sandbox tests, standard library only, so that an
 unprivileged interpreter without pytest can import them too."""
 
+import os
 import threading
 import time
+from pathlib import Path
 
 from sdpo_cli.problem import Limits
 from sdpo_cli.verifiers.sandbox import run_sandboxed
@@ -43,3 +45,16 @@ def hog_beside_worker(run) -> tuple[str, object]:
     result = run(WORKER, Limits(timeout_s=3.0, max_processes=16))
     thread.join()
     return hog_result["r"].stdout, result
+
+
+def processes_with(marker: str) -> list[int]:
+    """Pids of the processes whose command line holds `marker`."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if marker.encode() in Path(f"/proc/{entry}/cmdline").read_bytes():
+                    found.append(int(entry))
+            except OSError:
+                continue
+    return found

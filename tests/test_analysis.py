@@ -173,3 +173,15 @@ def test_the_question_averaged_ratio():
     assert aggregate["bestofk"]["curve"][:3] == pytest.approx([0, 3 / 4, (1 + 11 / 14) / 2])
     levels = aggregate["sdpo"]["vs"]["bestofk"]["levels"]
     assert levels["0.5"]["ratio"] == 1.0 and levels["0.25"]["ratio"] == 1.0
+
+
+def test_the_headline_is_read_at_a_fixed_level_before_the_highest_reached():
+    """A level at the top of the curves (0.4967 here) is where five seeds' curve jumps to
+    its last value: the headline prefers 0.5, then 0.25, and uses it only without them."""
+    from sdpo_cli.compare.ratios import headline
+
+    entry = {"ratio": 1.6, "ci90": [1.25, 6.6]}
+    table = {"0.25": {"ratio": 1.2, "ci90": [0.6, 7.0]}, "0.4967": entry, "0.5": {"ratio": None}}
+    assert headline(table)[0] == "0.25"
+    assert headline({"0.4967": entry, "0.5": {"ratio": None}}) == ("0.4967", entry)
+    assert headline({"0.5": {"ratio": None}}) is None

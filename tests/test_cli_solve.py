@@ -10,6 +10,7 @@ import time
 
 import pytest
 from conftest import PROBLEMS, ROOT
+from sandbox_programs import processes_with
 
 SLOW_FAIL = (
     "python3 -c \"import sys,time; sys.stdin.read(); time.sleep(0.15); print('not yet'); "
@@ -145,34 +146,29 @@ def test_a_signal_marks_cancelled_exits_128_plus_it_and_leaves_no_child(
         checker,
         *tiny_args(tiny_model_dir, out, budget=200, batch=4),
     ]
-    # a shell that starts jobs in the background makes them ignore SIGINT, and Python then
-    # installs no KeyboardInterrupt handler: restore the default, as a terminal has it
-    proc = subprocess.Popen(
-        sdpo_cmd(*args),
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
+    proc = start_like_a_terminal(args)
     assert wait_for(lambda: (out / "attempts.jsonl").exists())
-    assert wait_for(lambda: running_with(marker), timeout=60)  # mid-verification
+    assert wait_for(lambda: processes_with(marker), timeout=60)  # mid-verification
     proc.send_signal(signum)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == code, stderr
     assert f"error: interrupted ({signal.Signals(signum).name})" in stderr.decode()
     assert json.loads((out / "run.json").read_text())["status"] == "cancelled"
     assert "Traceback" not in stderr.decode()
-    assert not running_with(marker)
+    assert not processes_with(marker)
 
 
-def running_with(marker: str) -> bool:
-    for entry in os.listdir("/proc"):
-        try:
-            if entry.isdigit() and marker.encode() in open(f"/proc/{entry}/cmdline", "rb").read():
-                return True
-        except OSError:
-            continue
-    return False
+def start_like_a_terminal(args: list) -> subprocess.Popen:
+    """Start sdpo as from a terminal. A shell that starts jobs in the background makes
+    them ignore SIGINT, and Python then installs no KeyboardInterrupt handler: restore
+    the default, as a terminal has it."""
+    return subprocess.Popen(
+        sdpo_cmd(*args),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
 
 
 @pytest.mark.parametrize(
@@ -256,18 +252,45 @@ def test_a_signal_stops_a_compare_mid_job(tmp_path, tiny_model_dir, signum, code
         "--out",
         out,
     ]
-    proc = subprocess.Popen(
-        sdpo_cmd(*args),
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-    assert wait_for(lambda: running_with(marker), timeout=90)
+    proc = start_like_a_terminal(args)
+    assert wait_for(lambda: processes_with(marker), timeout=90)
     proc.send_signal(signum)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == code, stderr
     jobs = sorted((out / "jobs").iterdir())
     assert [j.name for j in jobs] == ["slow__multiturn__s0"]  # the second job never started
     assert json.loads((jobs[0] / "run.json").read_text())["status"] == "cancelled"
-    assert not running_with(marker)
+    assert not processes_with(marker)
+
+
+def test_a_signal_stops_a_probe(tmp_path, tiny_model_dir):
+    marker = f"sdpo-probe-checker-{os.getpid()}"
+    checker = f"import sys, time; sys.stdin.read(); time.sleep(0.5); sys.exit(1)  # {marker}"
+    problem = tmp_path / "slow.json"
+    problem.write_text(
+        json.dumps(
+            {
+                "id": "slow",
+                "prompt": "Say anything.",
+                "verifier": {"kind": "command", "command": ["python3", "-c", checker]},
+            }
+        )
+    )
+    args = [
+        "probe",
+        problem,
+        "--model",
+        tiny_model_dir,
+        "--backend",
+        "hf",
+        "--max-new-tokens",
+        "12",
+        "--samples",
+        "64",
+    ]
+    proc = start_like_a_terminal(args)
+    assert wait_for(lambda: processes_with(marker), timeout=90)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 143 and b"error: interrupted (SIGTERM)" in stderr
+    assert not processes_with(marker)

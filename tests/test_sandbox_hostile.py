@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, code
-from sandbox_programs import hog_beside_worker, run_program
+from sandbox_programs import hog_beside_worker, processes_with, run_program
 
 from sdpo_cli.errors import EnvironmentProblem, VerifierError
 from sdpo_cli.problem import Limits
@@ -129,21 +129,9 @@ while True:
     result = run_program(escape, Limits(timeout_s=1.5))
     assert result.timed_out and "escaped" in result.stdout
     deadline = time.monotonic() + 3
-    while time.monotonic() < deadline and _processes_with(marker):
+    while time.monotonic() < deadline and processes_with(marker):
         time.sleep(0.1)
-    assert _processes_with(marker) == []
-
-
-def _processes_with(marker: str) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                if marker.encode() in Path(f"/proc/{entry}/cmdline").read_bytes():
-                    found.append(int(entry))
-            except OSError:
-                continue
-    return found
+    assert processes_with(marker) == []
 
 
 def test_one_sandbox_cannot_use_up_anothers_process_budget(mode):
@@ -192,7 +180,7 @@ from sdpo_cli.problem import Limits
 source = ("import os\\ntry:\\n    print(open({str(secret_problem)!r}).read())\\n"
           "except OSError as e:\\n    print('blocked', e.errno)")
 sys.path.insert(0, {str(Path(__file__).parent)!r})
-from sandbox_programs import hog_beside_worker, run_program
+from sandbox_programs import hog_beside_worker, processes_with, run_program
 result = run_program(source)
 hog_output, worker = hog_beside_worker(run_program)
 print(json.dumps({{"mode": isolation(), "out": result.stdout, "hog": hog_output,
@@ -294,15 +282,15 @@ def test_nothing_survives_when_sdpo_itself_is_killed(mode):
     env = {**os.environ, "SDPO_SANDBOX_MODE": mode}
     verifying = subprocess.Popen([sys.executable, "-c", driver], env=env)
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not _processes_with(marker):
+    while time.monotonic() < deadline and not processes_with(marker):
         time.sleep(0.1)
-    assert _processes_with(marker), "the program never started"
+    assert processes_with(marker), "the program never started"
     verifying.kill()
     verifying.wait()
     deadline = time.monotonic() + 3
-    while time.monotonic() < deadline and _processes_with(marker):
+    while time.monotonic() < deadline and processes_with(marker):
         time.sleep(0.1)
-    assert _processes_with(marker) == []
+    assert processes_with(marker) == []
 
 
 def test_doctor_reports_a_machine_without_isolation(monkeypatch):

@@ -75,12 +75,17 @@ def ratio_table(
 
 
 def headline(table: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
-    """The level a ratio is read at: 0.5 where both curves reach it, else the highest
-    level with a ratio."""
+    """The level a ratio is read at: 0.5, else 0.25, where both curves reach it; only
+    where neither is reached, the highest level both reach. That level lies at the top
+    of a curve, where a few seeds' Kaplan-Meier curve jumps to its last value and the
+    bootstrap cannot show how uncertain that is, so it is never preferred."""
     known = {k: v for k, v in table.items() if v["ratio"] is not None}
+    for key in (f"{p:.4g}" for p in sorted(LEVELS, reverse=True)):
+        if key in known:
+            return key, known[key]
     if not known:
         return None
-    key = "0.5" if "0.5" in known else max(known, key=float)
+    key = max(known, key=float)
     return key, known[key]
 
 

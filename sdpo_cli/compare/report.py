@@ -27,7 +27,7 @@ def ratio_text(result: dict[str, Any]) -> str:
     if read is None:
         return "-"
     low, high = read["ci90"]
-    return f"x{read['ratio']:.2f} [{low:.2f}, {high:.2f}] @ p={read['level']:.2f}"
+    return f"x{read['ratio']:.2f} [{low:.2f}, {high:.2f}] @ p={read['level']:.3g}"
 
 
 def _runs(s: dict[str, Any]) -> str:
