@@ -183,6 +183,8 @@ class SearchResult:
     solution: str | None
     tally: Tally
     round_metrics: list[dict[str, Any]] = field(default_factory=list)
+    passes: int | None = None
+    """Passing attempts among those sampled (best-of-k, which may sample past the first)."""
 
 
 def round_info(

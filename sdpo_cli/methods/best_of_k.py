@@ -85,4 +85,5 @@ class BestOfKPool:
             round_no,
             winner.completion.text if winner else None,
             self.tally,
+            passes=sum(a.passed for a in attempts),
         )

@@ -1,0 +1,125 @@
+"""`sdpo calibrate` on the scripted backend: pass counts recorded in the problem files,
+difficulty labels, resuming without resampling, and the frontier selection."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+from conftest import PROBLEMS, ROOT
+
+from sdpo_cli.backends.scripted import ScriptedSampler
+from sdpo_cli.config import solve_config
+from sdpo_cli.methods.calibrate import calibrate, difficulty, record_calibration, recorded, select
+from sdpo_cli.methods.engine import load_engine
+from sdpo_cli.problem import load_problem
+from sdpo_cli.verifiers.registry import load_checked
+
+RIGHT = "```python\ndef reverse_string(s):\n    return s[::-1]\n```"
+WRONG = "```python\ndef reverse_string(s):\n    return s\n```"
+
+
+@pytest.mark.parametrize(
+    "passes,label", [(8, "easy"), (4, "medium"), (1, "hard"), (0, "unsolved"), (3, "hard")]
+)
+def test_difficulty_bands_of_32(passes, label):
+    assert difficulty(passes, 32) == label
+
+
+def test_a_pool_is_counted_recorded_and_not_resampled(tmp_path, tiny_model_dir):
+    path = tmp_path / "reverse-string.json"
+    shutil.copy(PROBLEMS / "reverse-string.json", path)
+    path.chmod(0o644)
+    # every 4th attempt of a call passes: 5 of 20 in batches of 8, 8, 4
+    sampler = ScriptedSampler(lambda seed, position, prompt: RIGHT if position % 4 == 0 else WRONG)
+    config = solve_config(model=str(tiny_model_dir))
+    engine = load_engine(config, sampler=sampler)
+    problem, verifier = load_checked(path)
+    record = calibrate(engine, problem, verifier, config, samples=20, temperature=0.7, batch=8)
+    assert (record["passes"], record["samples"], record["temperature"]) == (5, 20, 0.7)
+    assert sampler.calls == 20
+    record_calibration(path, record, label_from_it=True)
+    again = load_problem(path)
+    assert again.metadata["difficulty"] == "easy" and again.metadata["family"] == "python-function"
+    assert recorded(again, str(tiny_model_dir), 20, 0.7) == record
+    assert recorded(again, str(tiny_model_dir), 20, 1.0) is None
+    assert path.stat().st_mode & 0o777 == 0o644  # the user's file keeps its permissions
+    record_calibration(path, {**record, "passes": 1}, label_from_it=True)  # same key: replaced
+    assert [r["passes"] for r in load_problem(path).metadata["calibration"]] == [1]
+
+
+def test_select_copies_the_band(tmp_path):
+    paths = [tmp_path / f"{name}.json" for name in "abc"]
+    for path in paths:
+        path.write_text("{}")
+    records = {
+        str(paths[0]): {"passes": 0},
+        str(paths[1]): {"passes": 3},
+        str(paths[2]): {"passes": 9},
+    }
+    assert select(paths, records, 1, 6, tmp_path / "frontier") == ["b.json"]
+    assert sorted(p.name for p in (tmp_path / "frontier").iterdir()) == ["b.json"]
+
+
+@pytest.mark.parametrize(
+    "args,words",
+    [
+        (["--select", "6-1", "--into", "x"], "--select '6-1' is not a range"),
+        (["--select", "1-6"], "--select needs --into DIR"),
+        (["--temperatures", "hot"], "--temperatures 'hot' is not a list of numbers"),
+    ],
+)
+def test_bad_options_exit_2(args, words):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sdpo_cli",
+            "calibrate",
+            str(PROBLEMS / "reverse-string.json"),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert result.returncode == 2 and words in result.stderr
+
+
+def test_end_to_end_with_the_tiny_model(tmp_path, tiny_model_dir):
+    """The command on two copied problems: both calibrated, recorded, a second run only
+    reads the records (no model is loaded), and --select copies by pass count."""
+    for name in ("reverse-string", "stdin-sum"):
+        shutil.copy(PROBLEMS / f"{name}.json", tmp_path / f"{name}.json")
+    args = [
+        sys.executable,
+        "-m",
+        "sdpo_cli",
+        "calibrate",
+        str(tmp_path),
+        "--model",
+        str(tiny_model_dir),
+        "--backend",
+        "hf",
+        "--samples",
+        "4",
+        "--max-new-tokens",
+        "8",
+        "--json",
+    ]
+    first = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert first.returncode == 0, first.stderr
+    results = json.loads(first.stdout)["results"]
+    assert [r["problem"] for r in results] == ["reverse-string", "stdin-sum"]
+    assert all(r["samples"] == 4 and r["passes"] == 0 for r in results)  # a random model
+    assert load_problem(tmp_path / "stdin-sum.json").metadata["difficulty"] == "unsolved"
+    second = subprocess.run(
+        args + ["--select", "0-0", "--into", str(tmp_path / "f")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert second.returncode == 0 and "calibrating" not in second.stderr
+    assert json.loads(second.stdout)["selected"] == ["reverse-string.json", "stdin-sum.json"]
