@@ -17,7 +17,7 @@ import traceback
 import typer
 
 from ..errors import EXIT_INTERNAL, EXIT_USAGE, Interrupted, SdpoError
-from . import calibrate, check, compare, doctor, probe, report, solve, verify
+from . import calibrate, check, compare, doctor, importing, probe, report, solve, verify
 
 app = typer.Typer(
     add_completion=False,
@@ -25,7 +25,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Test-time discovery on one hard, checkable problem with self-distillation (SDPO).",
 )
-for module in (solve, compare, report, probe, calibrate, verify, check, doctor):
+for module in (solve, compare, report, probe, calibrate, importing, verify, check, doctor):
     module.register(app)
 
 DEBUG = {"on": False}

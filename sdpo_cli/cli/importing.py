@@ -1,0 +1,48 @@
+"""`sdpo import SOURCE ...`: problem files from a benchmark (sdpo_cli/importers/).
+
+Exit codes: 0 every record became a problem, 1 some records were rejected (each named
+on stderr; the others were written), 2 bad usage or an unreadable source."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..errors import EXIT_OK, EXIT_UNSOLVED
+from . import options
+from .output import emit_json, err
+
+app = typer.Typer(help="Turn a benchmark into problem files.", no_args_is_help=True)
+
+
+def register(parent: typer.Typer) -> None:
+    parent.add_typer(app, name="import")
+
+
+@app.command("jsonl")
+def jsonl(
+    source: Path = typer.Argument(..., help="A JSON Lines file, one record per line."),
+    prompt: str = typer.Option(..., help="The field holding the question."),
+    answer: str = typer.Option(..., help="The field holding the expected answer."),
+    compare: str = typer.Option("normalized", help="normalized (text) or numeric."),
+    id_field: Optional[str] = typer.Option(None, "--id", help="A field to name problems by."),
+    out: Path = typer.Option(Path("imported"), help="Folder to write the problem files into."),
+    json_output: bool = options.JSON,
+) -> None:
+    """Answer-checked problems from a JSONL file."""
+    from ..importers.jsonl import import_jsonl, write_problems
+
+    problems, errors = import_jsonl(source, prompt, answer, compare, id_field)
+    paths = write_problems(problems, out)
+    for error in errors:
+        err.print(f"error: {error.line()}", markup=False)
+    if json_output:
+        emit_json(
+            "import",
+            {"written": [str(p) for p in paths], "rejected": [e.line() for e in errors]},
+        )
+    else:
+        err.print(f"{len(paths)} problem(s) written to {out}; {len(errors)} record(s) rejected")
+    raise typer.Exit(EXIT_UNSOLVED if errors else EXIT_OK)

@@ -1,0 +1,1 @@
+"""Importers: turn a benchmark's records into problem files (problems/README.md)."""
