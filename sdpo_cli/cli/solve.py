@@ -201,6 +201,10 @@ def _finish(summary: dict, json_output: bool) -> None:
             err.print(
                 f"confirm: {c['passes']}/{c['samples']} further samples pass ({c['pass_rate']:.0%})"
             )
+        if summary.get("adapter", {}).get("trained") is False:
+            err.print(
+                "note: solved before any update: the saved adapter is untrained (the base model)"
+            )
         print_out(summary["solution"])
     else:
         err.print(

@@ -7,9 +7,10 @@ final status, and marks the run cancelled on Ctrl-C or error before re-raising.
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from typing import Any
 
+from ..adapter import finish_adapter
 from ..config import SolveConfig
 from ..errors import UsageError
 from ..problem import Problem
@@ -113,14 +114,28 @@ def _finish(
     started: float,
     method: str,
 ) -> dict[str, Any]:
-    log = context.log
-    engine.policy.save_adapter(str(log.dir / "adapter"))
+    log, adapter = context.log, context.log.dir / "adapter"
+    engine.policy.save_adapter(str(adapter))
+    trained = engine.policy.version > 0
+    finish_adapter(
+        adapter,
+        engine.source,
+        {
+            "problem": context.problem.id,
+            "method": method,
+            "attempts": result.attempts_used,
+            "attempts_to_solve": result.attempts_to_solve,
+            "trained": trained,
+            "train": asdict(engine.policy.config),
+        },
+    )
     if result.solution is not None:
         log.write_text("solution.txt", result.solution)
     seconds = time.monotonic() - started
     summary = summarize(
         context.problem, context.config, log, result, confirm, engine.backend, seconds, method
     )
+    summary["adapter"] = {"path": str(adapter), "trained": trained}
     log.update(status="solved" if result.solved else "unsolved", result=summary)
     return summary
 
