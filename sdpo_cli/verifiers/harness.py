@@ -2,10 +2,14 @@
 
 Loads solution.py, calls ENTRY_POINT on each argument list in calls.json and prints, per
 call, a line `NONCE START i` before it and `NONCE RESULT i <json>` or `NONCE ERROR i
-<json>` after it. It never sees expected values: the parent compares. Standard library only.
+<json>` after it. It never sees expected values: the parent compares. If check.py exists
+(a benchmark's own `check(candidate)`), it runs last, as call len(calls), in the
+solution's namespace: RESULT true when it returns, ERROR when an assert fails.
+Standard library only.
 """
 
 import json
+import os
 import sys
 import traceback
 
@@ -75,6 +79,20 @@ def main():
             emit("RESULT", index, to_json(value))
         except (TypeError, ValueError):
             emit("RESULT", index, repr(value))
+    if os.path.exists("check.py"):
+        run_check(len(calls), namespace, function)
+
+
+def run_check(index, namespace, function):
+    emit("START", index)
+    scope = dict(namespace)
+    try:
+        exec(compile(open("check.py").read(), "check.py", "exec"), scope)
+        scope["check"](function)
+    except BaseException as exc:
+        emit("ERROR", index, describe(exc))
+        return
+    emit("RESULT", index, True)
 
 
 main()

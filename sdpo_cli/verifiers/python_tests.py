@@ -2,7 +2,9 @@
 
 Two modes, chosen by the options: function-call tests (`entry_point` set; each test has
 `args` and `expected`) and stdin/stdout program tests (each test has `input` and
-`output`, LiveCodeBench style). Tests marked `"hidden": true` only decide `passed`;
+`output`, LiveCodeBench style). A function-call problem may also carry `check`: a
+benchmark's own `check(candidate)` code, run after the calls as one more hidden test.
+Tests marked `"hidden": true` only decide `passed`;
 feedback shows visible failures only, in the LeetCode-like format of the paper's code
 environment (paper §4): an error or timeout alone, else "Wrong Answer" with
 Input / Output / Expected for the two shortest failing visible tests, inputs and
@@ -52,7 +54,9 @@ class PythonTestsVerifier(Verifier):
 
     def __init__(self, problem: Problem):
         super().__init__(problem)
-        self.reject_unknown_options({"entry_point", "tests", "code_block", "float_tolerance"})
+        self.reject_unknown_options(
+            {"entry_point", "tests", "code_block", "float_tolerance", "check"}
+        )
         self.entry_point = self.option("entry_point", str, None)
         self.code_block = self.option(
             "code_block", str, "last", choices=("last", "defining_entry_point")
@@ -60,8 +64,11 @@ class PythonTestsVerifier(Verifier):
         self.tolerance = float(self.option("float_tolerance", (int, float), 1e-6))
         if self.code_block == "defining_entry_point" and not self.entry_point:
             raise self.option_error("code_block", "needs 'entry_point'")
-        self.tests = self.option("tests", list)
-        if not self.tests:
+        self.tests = self.option("tests", list, [])
+        self.check_code = self.option("check", str, None)
+        if self.check_code is not None and not self.entry_point:
+            raise self.option_error("check", "needs 'entry_point'")
+        if not self.tests and self.check_code is None:
             raise self.option_error("tests", "must hold at least one test")
         need = {"args", "expected"} if self.entry_point else {"input", "output"}
         for i, test in enumerate(self.tests):
@@ -75,6 +82,9 @@ class PythonTestsVerifier(Verifier):
                 raise self.option_error("tests", f"test {i}: 'args' must be a list")
             if not self.entry_point and not all(isinstance(test[k], str) for k in need):
                 raise self.option_error("tests", f"test {i}: 'input' and 'output' must be strings")
+        self.calls = list(self.tests)
+        if self.check_code is not None:  # the harness runs check(candidate) after the calls
+            self.tests = self.calls + [{"args": [], "expected": True, "hidden": True}]
 
     def test_counts(self) -> tuple[int, int]:
         hidden = sum(bool(t.get("hidden")) for t in self.tests)
@@ -140,8 +150,10 @@ class PythonTestsVerifier(Verifier):
         files = {
             "solution.py": program,
             "harness.py": HARNESS,
-            "calls.json": json.dumps([t["args"] for t in self.tests]),
+            "calls.json": json.dumps([t["args"] for t in self.calls]),
         }
+        if self.check_code is not None:
+            files["check.py"] = self.check_code
         result = run_sandboxed(
             ["{python}", "-I", "-S", "harness.py", nonce, self.entry_point], files, "", self.limits
         )
