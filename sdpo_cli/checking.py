@@ -1,8 +1,10 @@
 """What `sdpo check` verifies about a problem file, as data (no printing).
 
-The schema and verifier options validate; the reference solution passes on each of
-several runs (a flaky verifier is flagged); trivial attempts fail with non-empty
-feedback; kinds that show visible tests also keep hidden ones; verifier time is kept.
+The schema and verifier options validate; the reference solution, where the problem
+has one, passes on each of several runs (a flaky verifier is flagged; without a
+reference this is a note, not a failure, as for benchmarks that ship none); trivial
+attempts fail with non-empty feedback; kinds that show visible tests also keep hidden
+ones; verifier time is kept.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ class CheckReport:
     problem_id: str | None = None
     kind: str | None = None
     failures: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What could not be checked, without failing the file (a benchmark without
+    reference solutions)."""
     verifier_seconds: list[float] = field(default_factory=list)
 
     @property
@@ -36,6 +41,7 @@ class CheckReport:
             "kind": self.kind,
             "ok": self.ok,
             "failures": self.failures,
+            "notes": self.notes,
             "verifier_seconds_max": max(self.verifier_seconds, default=0.0),
         }
 
@@ -59,7 +65,7 @@ def _check(path: str | Path, report: CheckReport) -> CheckReport:
         return report
     report.problem_id, report.kind = problem.id, problem.verifier_kind
     if problem.reference is None:
-        report.failures.append("no reference solution")
+        report.notes.append("no reference solution: whether the tests can be passed is unchecked")
     else:
         outcomes = []
         for _ in range(REFERENCE_RUNS):

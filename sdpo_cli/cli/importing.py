@@ -35,7 +35,12 @@ def jsonl(
     from ..importers.jsonl import import_jsonl, write_problems
 
     problems, errors = import_jsonl(source, prompt, answer, compare, id_field)
-    paths = write_problems(problems, out)
+    report(write_problems(problems, out), errors, out, json_output)
+
+
+def report(paths: list[Path], errors: list, out: Path, json_output: bool) -> None:
+    """Name each rejected record, then the totals (or one JSON document); exit 1 when
+    any record was rejected."""
     for error in errors:
         err.print(f"error: {error.line()}", markup=False)
     if json_output:
@@ -72,3 +77,21 @@ def humaneval(
             f"hidden test, {counts['check_only']} on their original check alone"
         )
     raise typer.Exit(EXIT_OK)
+
+
+@app.command("livecodebench")
+def livecodebench(
+    source: Path = typer.Argument(..., help="A code_generation_lite release file (JSONL)."),
+    since: Optional[str] = typer.Option(None, help="Contests on or after YYYY-MM-DD."),
+    until: Optional[str] = typer.Option(None, help="Contests on or before YYYY-MM-DD."),
+    difficulty: Optional[str] = typer.Option(None, help="easy, medium or hard."),
+    platform: Optional[str] = typer.Option(None, help="leetcode, atcoder or codeforces."),
+    out: Path = typer.Option(Path("livecodebench"), help="Folder to write the problem files into."),
+    json_output: bool = options.JSON,
+) -> None:
+    """LiveCodeBench problems (stdin and functional tests) from a release file."""
+    from ..importers.jsonl import write_problems
+    from ..importers.livecodebench import import_livecodebench
+
+    problems, errors = import_livecodebench(source, since, until, difficulty, platform)
+    report(write_problems(problems, out), errors, out, json_output)

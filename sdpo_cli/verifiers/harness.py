@@ -45,6 +45,18 @@ def describe(exc):
     }
 
 
+def resolve(namespace, entry):
+    """The callable named `entry`: a function, or "Class.method" (LeetCode's `class
+    Solution`), called on a fresh instance each time."""
+    if "." not in entry:
+        return namespace.get(entry)
+    owner, method = entry.split(".", 1)
+    cls = namespace.get(owner)
+    if not isinstance(cls, type) or not callable(getattr(cls, method, None)):
+        return None
+    return lambda *args: getattr(cls(), method)(*args)
+
+
 def main():
     calls = json.load(open("calls.json"))
     source = open("solution.py").read()
@@ -54,7 +66,7 @@ def main():
     except BaseException as exc:  # the attempt's module code failed: report it on call 0
         emit("ERROR", 0, {**describe(exc), "at_load": True})
         return
-    function = namespace.get(ENTRY)
+    function = resolve(namespace, ENTRY)
     if not callable(function):
         emit(
             "ERROR",
