@@ -95,3 +95,38 @@ def livecodebench(
 
     problems, errors = import_livecodebench(source, since, until, difficulty, platform)
     report(write_problems(problems, out), errors, out, json_output)
+
+
+@app.command("reasoning-gym")
+def reasoning_gym(
+    dataset: str = typer.Argument(..., help="A reasoning-gym dataset name, e.g. countdown."),
+    count: int = typer.Option(16, help="Problems to generate."),
+    seed: int = options.SEED,
+    config: Optional[list[str]] = typer.Option(
+        None, "--config", help="A dataset setting KEY=VALUE (repeatable); values read as JSON."
+    ),
+    out: Path = typer.Option(Path("reasoning-gym"), help="Folder to write the problem files into."),
+    json_output: bool = options.JSON,
+) -> None:
+    """Problems generated locally by reasoning-gym (extra `reasoning-gym`)."""
+    import json
+
+    from ..errors import UsageError
+    from ..importers.jsonl import write_problems
+    from ..importers.reasoning_gym import import_reasoning_gym
+
+    settings = {}
+    for item in config or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--config {item!r} is not KEY=VALUE")
+        try:
+            settings[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            settings[key.strip()] = value
+    report(
+        write_problems(import_reasoning_gym(dataset, count, seed, settings), out),
+        [],
+        out,
+        json_output,
+    )
