@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ProblemError, VerifierError
+from .errors import EnvironmentProblem, ProblemError, VerifierError
 from .verifiers.registry import load_checked
 
 REFERENCE_RUNS = 3
@@ -62,6 +62,9 @@ def _check(path: str | Path, report: CheckReport) -> CheckReport:
         problem, verifier = load_checked(path)
     except ProblemError as exc:
         report.failures.append(f"invalid: {exc.what}")
+        return report
+    except EnvironmentProblem as exc:  # a verifier kind whose extra is not installed
+        report.failures.append(f"cannot be verified here: {exc.what} ({exc.hint})")
         return report
     report.problem_id, report.kind = problem.id, problem.verifier_kind
     if problem.reference is None:

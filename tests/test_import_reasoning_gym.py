@@ -96,3 +96,21 @@ def test_other_datasets_are_scored_by_their_own_scorer_without_the_answer_on_dis
 def test_bad_requests_exit_2(tmp_path, args, words):
     result, _ = imported(tmp_path, *args)
     assert result.returncode == 2 and words in result.stderr
+
+
+def test_without_the_package_check_names_the_extra(tmp_path, monkeypatch):
+    from sdpo_cli.checking import check_problem
+    from sdpo_cli.verifiers import reasoning_gym as kind
+
+    _, out = imported(tmp_path, "basic_arithmetic", "--count", "1")
+    monkeypatch.setitem(sys.modules, "reasoning_gym", None)  # import now fails
+    kind.dataset.cache_clear()
+    try:
+        report = check_problem(next(out.iterdir()))
+    finally:
+        kind.dataset.cache_clear()
+    assert not report.ok
+    assert report.failures == [
+        "cannot be verified here: the reasoning_gym verifier needs the reasoning-gym package "
+        "(pip install 'sdpo-cli[reasoning-gym]')"
+    ]
