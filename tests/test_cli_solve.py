@@ -158,6 +158,16 @@ def test_a_signal_marks_cancelled_exits_128_plus_it_and_leaves_no_child(
     assert not processes_with(marker)
 
 
+def slow_problem(tmp_path, marker: str):
+    """A problem whose checker takes half a second and always fails, its command line
+    marked so that a test can see whether it still runs."""
+    checker = f"import sys, time; sys.stdin.read(); time.sleep(0.5); sys.exit(1)  # {marker}"
+    path = tmp_path / "slow.json"
+    verifier = {"kind": "command", "command": ["python3", "-c", checker]}
+    path.write_text(json.dumps({"id": "slow", "prompt": "Say anything.", "verifier": verifier}))
+    return path
+
+
 def start_like_a_terminal(args: list) -> subprocess.Popen:
     """Start sdpo as from a terminal. A shell that starts jobs in the background makes
     them ignore SIGINT, and Python then installs no KeyboardInterrupt handler: restore
@@ -218,17 +228,7 @@ def test_a_signal_stops_a_compare_mid_job(tmp_path, tiny_model_dir, signum, code
     """The compare stops at once: the running job is marked cancelled, no later job
     starts, and no checker is left running."""
     marker = f"sdpo-compare-checker-{os.getpid()}-{signum}"
-    checker = f"import sys, time; sys.stdin.read(); time.sleep(0.5); sys.exit(1)  # {marker}"
-    problem = tmp_path / "slow.json"
-    problem.write_text(
-        json.dumps(
-            {
-                "id": "slow",
-                "prompt": "Say anything.",
-                "verifier": {"kind": "command", "command": ["python3", "-c", checker]},
-            }
-        )
-    )
+    problem = slow_problem(tmp_path, marker)
     out = tmp_path / "cmp"
     args = [
         "compare",
@@ -265,17 +265,7 @@ def test_a_signal_stops_a_compare_mid_job(tmp_path, tiny_model_dir, signum, code
 
 def test_a_signal_stops_a_probe(tmp_path, tiny_model_dir):
     marker = f"sdpo-probe-checker-{os.getpid()}"
-    checker = f"import sys, time; sys.stdin.read(); time.sleep(0.5); sys.exit(1)  # {marker}"
-    problem = tmp_path / "slow.json"
-    problem.write_text(
-        json.dumps(
-            {
-                "id": "slow",
-                "prompt": "Say anything.",
-                "verifier": {"kind": "command", "command": ["python3", "-c", checker]},
-            }
-        )
-    )
+    problem = slow_problem(tmp_path, marker)
     args = [
         "probe",
         problem,

@@ -15,7 +15,7 @@ from fractions import Fraction
 from ..problem import Problem
 from . import base
 from .base import Verdict, Verifier
-from .extraction import HOW_TO, METHODS, extract
+from .extraction import METHODS, extract, missing_answer
 
 COMPARES = ("exact", "normalized", "numeric")
 
@@ -76,13 +76,7 @@ class AnswerVerifier(Verifier):
     def check(self, attempt: str) -> Verdict:
         found = extract(attempt, self.method)
         if found is None or not found.strip():
-            return Verdict(
-                False,
-                0.0,
-                f"No final answer was found. {HOW_TO[self.method]}",
-                base.NO_ANSWER,
-                {"extracted": None},
-            )
+            return missing_answer(self.method)
         if any(self._matches(found, e) for e in self.expected):
             return Verdict(
                 True, 1.0, f"Correct: the answer {found!r} is right.", None, {"extracted": found}

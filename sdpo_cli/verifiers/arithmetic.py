@@ -19,7 +19,7 @@ from fractions import Fraction
 from ..problem import Problem
 from . import base
 from .base import Verdict, Verifier
-from .extraction import HOW_TO, METHODS, extract
+from .extraction import METHODS, extract, missing_answer
 
 OPERATORS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 SYMBOLS = {"×": "*", "x": "*", "X": "*", "÷": "/", "−": "-", "–": "-"}
@@ -146,13 +146,7 @@ class ArithmeticVerifier(Verifier):
     def check(self, attempt: str) -> Verdict:
         found = extract(attempt, self.method)
         if not found:
-            return Verdict(
-                False,
-                0.0,
-                f"No final expression was found. {HOW_TO[self.method]}",
-                base.NO_ANSWER,
-                {"extracted": None},
-            )
+            return missing_answer(self.method, "expression")
         try:
             value, used = parse(found, self.allowed)
         except ExpressionError as exc:

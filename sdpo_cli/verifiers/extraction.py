@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import re
 
+from . import base
+from .base import Verdict
+
 METHODS = ("tag", "boxed", "answer_line", "last_line")
 HOW_TO = {
     "tag": "Give the final answer between <answer> and </answer>.",
@@ -64,3 +67,14 @@ def _last_boxed(text: str) -> str | None:
         if depth == 0:
             return text[i:j].strip()
     return None
+
+
+def missing_answer(method: str, what: str = "answer") -> Verdict:
+    """The verdict on an attempt with no final answer: how to give one."""
+    return Verdict(
+        False,
+        0.0,
+        f"No final {what} was found. {HOW_TO[method]}",
+        base.NO_ANSWER,
+        {"extracted": None},
+    )

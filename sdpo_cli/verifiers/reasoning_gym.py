@@ -17,7 +17,7 @@ from ..errors import EnvironmentProblem
 from ..problem import Problem
 from . import base
 from .base import Verdict, Verifier
-from .extraction import HOW_TO, METHODS, extract
+from .extraction import METHODS, extract, missing_answer
 
 
 @lru_cache(maxsize=32)
@@ -58,13 +58,7 @@ class ReasoningGymVerifier(Verifier):
     def check(self, attempt: str) -> Verdict:
         found = extract(attempt, self.method)
         if not found:
-            return Verdict(
-                False,
-                0.0,
-                f"No final answer was found. {HOW_TO[self.method]}",
-                base.NO_ANSWER,
-                {"extracted": None},
-            )
+            return missing_answer(self.method)
         score = float(self.dataset.score_answer(answer=found, entry=self.entry) or 0.0)
         details = {"extracted": found, "score": score}
         if score >= 1.0:
