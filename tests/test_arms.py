@@ -155,3 +155,37 @@ def test_two_sdpo_arms_and_both_baselines_end_to_end(tmp_path, tiny_model_dir):
     assert "sdpo[lr=3e-4,teacher=frozen]" in text and "## Power" in text
     files = write_all(analysis, {"budget": 8}, out)
     assert (out / "discovery.png").stat().st_size > 1000 and "plot" in files
+
+
+def test_one_worker_runs_arms_that_need_another_teacher_or_adapter_shape(tmp_path, tiny_model_dir):
+    """A frozen-teacher arm first, then the EMA default, then another LoRA rank: the EMA
+    adapter is there whatever the first job's teacher, and the worker loads a new engine
+    for the new rank instead of silently keeping the old shape."""
+    from sdpo_cli.compare.worker import Worker
+
+    arms = parse_arms("sdpo[teacher=frozen],sdpo,sdpo[lora_rank=4]")
+    base = {"budget": 8, "batch": 4, "model": str(tiny_model_dir), "max_new_tokens": 32}
+    jobs = plan(
+        [(str(PROBLEMS / "reverse-string.json"), "reverse-string")], arms, 1, base, 16, 8, 512
+    )
+    out = tmp_path / "cmp"
+    worker = Worker(jobs[0], sampler=ScriptedSampler([WRONG]))
+    worker.engine.sampler.tokenize = lambda text: (
+        worker.engine.policy.tokenizer(text, add_special_tokens=False).input_ids
+    )
+    ranks = []
+    for job in jobs:
+        engine = worker.engine_for(job)
+        engine.sampler.tokenize = lambda text, e=engine: (
+            e.policy.tokenizer(text, add_special_tokens=False).input_ids
+        )
+        summary = worker.run(job, out)
+        assert summary["attempts"] == 8 and not summary["solved"]
+        lora_a = next(
+            p
+            for n, p in engine.policy.model.named_parameters()
+            if ".default." in n and "lora_A" in n
+        )
+        ranks.append(lora_a.shape[0])
+    assert ranks == [16, 16, 4]
+    worker.close()

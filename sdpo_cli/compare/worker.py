@@ -14,14 +14,41 @@ from ..verifiers.registry import load_checked
 from .jobs import Job, job_dir
 
 
+def engine_key(config) -> tuple:
+    """What a loaded engine is built from: jobs that differ here need another engine
+    (the model, its weights' dtype, the adapter's shape); everything else a job sets
+    (learning rate, loss, teacher, sampling) applies to the engine it is given."""
+    train = config.train
+    return (
+        config.model,
+        config.backend,
+        train.dtype,
+        train.lora_rank,
+        train.lora_alpha,
+        tuple(train.lora_targets),
+    )
+
+
 class Worker:
     def __init__(self, first: Job, sampler=None):
+        self.sampler = sampler
+        self.key = engine_key(first.solve_config())
         self.engine: Engine = load_engine(first.solve_config(), sampler=sampler)
+
+    def engine_for(self, job: Job) -> Engine:
+        """The loaded engine, rebuilt when the job needs another one (an arm with another
+        LoRA shape or dtype)."""
+        key = engine_key(job.solve_config())
+        if key != self.key:
+            self.engine.close()
+            self.engine, self.key = load_engine(job.solve_config(), sampler=self.sampler), key
+        return self.engine
 
     def run(self, job: Job, out) -> dict[str, Any]:
         problem, verifier = load_checked(job.problem_path)
         config = job.solve_config()
-        policy, sampler = self.engine.policy, self.engine.sampler
+        engine = self.engine_for(job)
+        policy, sampler = engine.policy, engine.sampler
         policy.reset(config.train.seed)
         sampler.sync(policy)
         log = RunLog.create(

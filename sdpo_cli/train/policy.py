@@ -57,9 +57,10 @@ class Policy:
             {torch.nn.Linear: FusedLoraLinear}
         )  # peft's layer, one autograd node
         self.model = get_peft_model(base, lora, adapter_name=STUDENT)
-        if config.teacher == "ema":
-            self.model.add_adapter(TEACHER, lora)
-            self._copy_adapter(STUDENT, TEACHER)
+        # the EMA teacher's adapter exists whatever the teacher: runs on one loaded policy
+        # (a compare's jobs) may use different teachers
+        self.model.add_adapter(TEACHER, lora)
+        self._copy_adapter(STUDENT, TEACHER)
         self.model.set_adapter(STUDENT)
         self.pad_id = (
             self.tokenizer.pad_token_id
@@ -123,8 +124,7 @@ class Policy:
         for module in self.model.modules():
             if isinstance(module, LoraLayer) and STUDENT in module.lora_A:
                 module.reset_lora_parameters(STUDENT, True)
-        if self.config.teacher == "ema":
-            self._copy_adapter(STUDENT, TEACHER)
+        self._copy_adapter(STUDENT, TEACHER)
         self.version = 0
 
     # -- parameters ---------------------------------------------------------------
