@@ -2,11 +2,9 @@
 against both baselines end to end on the scripted backend."""
 
 import json
-import subprocess
-import sys
 
 import pytest
-from conftest import PROBLEMS, ROOT
+from conftest import PROBLEMS, run_sdpo
 
 from sdpo_cli.backends.scripted import ScriptedSampler
 from sdpo_cli.compare.analysis import analyse, load_runs
@@ -61,20 +59,7 @@ def test_bad_specs_name_what_is_wrong(spec, words):
 
 
 def test_a_bad_arm_on_the_command_line_exits_2():
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sdpo_cli",
-            "compare",
-            str(PROBLEMS / "reverse-string.json"),
-            "--methods",
-            "sdpo[lr=abc]",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
+    result = run_sdpo("compare", str(PROBLEMS / "reverse-string.json"), "--methods", "sdpo[lr=abc]")
     assert (
         result.returncode == 2
         and "error: arm 'sdpo[lr=abc]': lr = 'abc' is not a float" in result.stderr

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import PROBLEMS, ROOT
+from conftest import PROBLEMS, ROOT, run_sdpo
 
 from sdpo_cli.backends.scripted import ScriptedSampler
 from sdpo_cli.config import solve_config
@@ -71,19 +71,7 @@ def test_select_copies_the_band(tmp_path):
     ],
 )
 def test_bad_options_exit_2(args, words):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sdpo_cli",
-            "calibrate",
-            str(PROBLEMS / "reverse-string.json"),
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
+    result = run_sdpo("calibrate", str(PROBLEMS / "reverse-string.json"), *args)
     assert result.returncode == 2 and words in result.stderr
 
 

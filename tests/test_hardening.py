@@ -9,7 +9,7 @@ import sys
 import time
 
 import pytest
-from conftest import PROBLEMS, ROOT
+from conftest import PROBLEMS, ROOT, run_sdpo
 
 from sdpo_cli.errors import ProblemError, RunError, VerifierError
 from sdpo_cli.problem import load_problem
@@ -163,13 +163,7 @@ def test_deep_nesting_devices_and_huge_files_are_problem_errors(tmp_path):
 def test_check_goes_on_past_a_bad_file(tmp_path):
     (tmp_path / "a-deep.json").write_text("[" * 100_000 + "]" * 100_000)
     (tmp_path / "b-good.json").write_text((PROBLEMS / "multiply-17-23.json").read_text())
-    result = subprocess.run(
-        [sys.executable, "-m", "sdpo_cli", "check", tmp_path, "/dev/zero", "--json"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-    )
+    result = run_sdpo("check", tmp_path, "/dev/zero", "--json", timeout=120)
     assert result.returncode == 1, result.stderr
     reports = {r["path"]: r for r in json.loads(result.stdout)["problems"]}
     assert reports[str(tmp_path / "b-good.json")]["ok"]
@@ -257,25 +251,13 @@ def test_two_concurrent_resumes_duplicate_no_index(tmp_path):
 )
 def test_a_corrupt_run_directory_exits_2(tmp_path, content, words):
     (tmp_path / "run.json").write_text(content)
-    result = subprocess.run(
-        [sys.executable, "-m", "sdpo_cli", "solve", "--resume", tmp_path],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
-    )
+    result = run_sdpo("solve", "--resume", tmp_path, timeout=60)
     assert result.returncode == 2 and words in result.stderr and "Traceback" not in result.stderr
 
 
 def test_a_corrupt_compare_directory_exits_2(tmp_path):
     (tmp_path / "compare.json").write_text('{"budget": ')
-    result = subprocess.run(
-        [sys.executable, "-m", "sdpo_cli", "report", tmp_path],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
-    )
+    result = run_sdpo("report", tmp_path, timeout=60)
     assert (
         result.returncode == 2
         and "compare.json" in result.stderr
@@ -294,20 +276,13 @@ def test_a_corrupt_compare_directory_exits_2(tmp_path):
     ],
 )
 def test_parser_errors_exit_2_with_one_line(args, words):
-    result = subprocess.run(
-        [sys.executable, "-m", "sdpo_cli", *args], capture_output=True, text=True, cwd=ROOT
-    )
+    result = run_sdpo(*args)
     assert result.returncode == 2 and result.stderr.startswith("error: ") and words in result.stderr
     assert "Traceback" not in result.stderr
 
 
 def test_debug_is_accepted_after_the_command():
-    result = subprocess.run(
-        [sys.executable, "-m", "sdpo_cli", "check", "missing.json", "--debug"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
+    result = run_sdpo("check", "missing.json", "--debug")
     assert result.returncode == 1 and "No such option" not in result.stderr
 
 

@@ -2,11 +2,9 @@
 original check kept where they do not, every problem validated against its reference."""
 
 import json
-import subprocess
-import sys
 
 import pytest
-from conftest import ROOT
+from conftest import run_sdpo
 
 from sdpo_cli.importers.humaneval import convert_check, problem, validated
 
@@ -80,13 +78,7 @@ def test_a_conversion_the_reference_fails_falls_back_to_the_original_check():
 )
 def test_the_real_data_imports_and_samples_pass_check(tmp_path):
     out = tmp_path / "he"
-    result = subprocess.run(
-        [sys.executable, "-m", "sdpo_cli", "import", "humaneval", "--out", str(out), "--json"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=600,
-    )
+    result = run_sdpo("import", "humaneval", "--out", str(out), "--json", timeout=600)
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     assert len(doc["written"]) == 164 and sum(doc["tests"].values()) == 164
@@ -95,11 +87,5 @@ def test_the_real_data_imports_and_samples_pass_check(tmp_path):
     assert len(first["verifier"]["tests"]) == 7 and "check" not in first["verifier"]
     assert [t.get("hidden", False) for t in first["verifier"]["tests"]] == [False] * 4 + [True] * 3
     sample = [out / f"HumanEval-{n}.json" for n in (0, 32, 38, 53, 151)]
-    checked = subprocess.run(
-        [sys.executable, "-m", "sdpo_cli", "check", *map(str, sample), "--json"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=600,
-    )
+    checked = run_sdpo("check", *map(str, sample), "--json", timeout=600)
     assert checked.returncode == 0, checked.stdout

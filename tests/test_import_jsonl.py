@@ -2,11 +2,9 @@
 by their line and do not stop the others."""
 
 import json
-import subprocess
-import sys
 
 import pytest
-from conftest import ROOT
+from conftest import run_sdpo
 
 from sdpo_cli.errors import UsageError
 from sdpo_cli.importers.jsonl import import_jsonl
@@ -53,25 +51,17 @@ def test_a_bad_comparison_is_a_usage_error(source):
 
 def test_the_command_writes_checked_problems_and_exits_1_on_rejects(source, tmp_path):
     out = tmp_path / "imported"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sdpo_cli",
-            "import",
-            "jsonl",
-            str(source),
-            "--prompt",
-            "q",
-            "--answer",
-            "a",
-            "--out",
-            str(out),
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
+    result = run_sdpo(
+        "import",
+        "jsonl",
+        str(source),
+        "--prompt",
+        "q",
+        "--answer",
+        "a",
+        "--out",
+        str(out),
+        "--json",
     )
     assert result.returncode == 1
     doc = json.loads(result.stdout)
@@ -80,12 +70,6 @@ def test_the_command_writes_checked_problems_and_exits_1_on_rejects(source, tmp_
         f"error: not valid JSON: Expecting property name enclosed in double quotes ({source}:3)"
         in result.stderr
     )
-    checked = subprocess.run(
-        [sys.executable, "-m", "sdpo_cli", "check", str(out), "--json"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-    )
+    checked = run_sdpo("check", str(out), "--json", timeout=120)
     assert checked.returncode == 0, checked.stdout
     assert all(p["ok"] for p in json.loads(checked.stdout)["problems"])

@@ -6,11 +6,9 @@ import base64
 import json
 import os
 import pickle
-import subprocess
-import sys
 import zlib
 
-from conftest import ROOT
+from conftest import run_sdpo
 
 from sdpo_cli.importers.livecodebench import import_livecodebench
 from sdpo_cli.problem import problem_from_dict
@@ -138,34 +136,13 @@ def test_malformed_records_are_named_and_the_others_kept_and_checked(tmp_path):
         ],
     )
     out = tmp_path / "out"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sdpo_cli",
-            "import",
-            "livecodebench",
-            str(path),
-            "--out",
-            str(out),
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
+    result = run_sdpo("import", "livecodebench", str(path), "--out", str(out), "--json")
     assert result.returncode == 1
     doc = json.loads(result.stdout)
     assert len(doc["written"]) == 1 and len(doc["rejected"]) == 3
     assert f"({path}:2)" in result.stderr and "without metadata.func_name" in result.stderr
     assert "has no private tests" in result.stderr
-    checked = subprocess.run(
-        [sys.executable, "-m", "sdpo_cli", "check", str(out), "--json"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-    )
+    checked = run_sdpo("check", str(out), "--json", timeout=120)
     assert checked.returncode == 0, checked.stdout
     report = json.loads(checked.stdout)["problems"][0]
     assert report["ok"] and report["notes"] == [

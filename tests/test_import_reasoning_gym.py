@@ -2,11 +2,10 @@
 others scored by the dataset's own scorer without the answer in the problem file."""
 
 import json
-import subprocess
 import sys
 
 import pytest
-from conftest import ROOT
+from conftest import run_sdpo
 
 from sdpo_cli.problem import load_problem
 from sdpo_cli.verifiers.registry import build_verifier
@@ -16,23 +15,7 @@ pytest.importorskip("reasoning_gym", reason="needs the reasoning-gym extra")
 
 def imported(tmp_path, *args):
     out = tmp_path / "rg"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sdpo_cli",
-            "import",
-            "reasoning-gym",
-            *args,
-            "--out",
-            str(out),
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-    )
+    result = run_sdpo("import", "reasoning-gym", *args, "--out", str(out), "--json", timeout=300)
     return result, out
 
 
@@ -75,13 +58,7 @@ def test_other_datasets_are_scored_by_their_own_scorer_without_the_answer_on_dis
         "Wrong Answer\nYour final answer was '123456789'; the dataset's scorer gave it "
         f"{wrong.score:.2f} of 1: {how}."
     )
-    checked = subprocess.run(
-        [sys.executable, "-m", "sdpo_cli", "check", str(out), "--json"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-    )
+    checked = run_sdpo("check", str(out), "--json", timeout=300)
     assert checked.returncode == 0, checked.stdout
 
 

@@ -183,17 +183,14 @@ def arm_stats(runs: list[dict], sample: ArmSample, budget: int, seed: int) -> di
     )
 
     def interval(statistic) -> list:
-        low, high = M.bootstrap(
+        return M.bootstrap(
             sample.values, lambda s: statistic(sample.curve_of(s)), seed=seed
         ).to_json()
-        return (
-            [censored(low, budget), censored(high, budget)] if statistic is _median else [low, high]
-        )
 
     stats["ci90"] = {
         "discovery_at_budget": interval(lambda c: c[budget]),
         "mean_attempts": interval(M.mean_truncated),
-        "median_attempts": interval(_median),
+        "median_attempts": [censored(end, budget) for end in interval(_median)],
     }
     return stats
 

@@ -72,10 +72,10 @@ def parse_arm(spec: str) -> Arm:
     method, body = check_method_name(match.group(1)), match.group(2)
     settings: dict[str, Any] = {}
     options: dict[str, Any] = {}
+    known = {**OVERRIDES, **{k: (k, t) for k, t in METHOD_OPTIONS.get(method, {}).items()}}
     for item in [p.strip() for p in (body or "").split(",") if p.strip()]:
         key, _, value = item.partition("=")
         key, value = key.strip(), value.strip()
-        known = {**OVERRIDES, **{k: (k, t) for k, t in METHOD_OPTIONS.get(method, {}).items()}}
         if key not in known or not value:
             raise UsageError(
                 f"arm {spec!r}: {item!r} is not a setting it can override",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from ..errors import ProblemError, UsageError
 from ..problem import problem_from_dict
@@ -63,31 +63,41 @@ def record_problem(
     return data
 
 
+def lines_of(path: Path) -> Iterator[tuple[int, str, str]]:
+    """(line number, "path:line", text) for each non-blank line of a JSON Lines file;
+    a file that cannot be read is a usage error."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read the file: {exc}", str(path)) from None
+    for number, text in enumerate(lines, start=1):
+        if text.strip():
+            yield number, f"{path}:{number}", text
+
+
+def parse_record(text: str, where: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ProblemError(f"not valid JSON: {exc.msg}", where) from None
+
+
 def import_jsonl(
     path: Path, prompt: str, answer: str, compare: str = "normalized", id_field: str | None = None
 ) -> tuple[list[dict[str, Any]], list[ProblemError]]:
     """(problems, errors) from a JSONL file; every malformed record is one error."""
     if compare not in COMPARES:
         raise UsageError(f"--compare {compare!r} is not one of {', '.join(COMPARES)}")
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read the file: {exc}", str(path)) from None
     problems, errors, seen = [], [], set()
-    for number, text in enumerate(lines, start=1):
-        if not text.strip():
-            continue
+    for number, where, text in lines_of(path):
         try:
-            record = json.loads(text)
+            record = parse_record(text, where)
             data = record_problem(record, number, Path(path), prompt, answer, compare, id_field)
-        except json.JSONDecodeError as exc:
-            errors.append(ProblemError(f"not valid JSON: {exc.msg}", f"{path}:{number}"))
-            continue
         except ProblemError as exc:
             errors.append(exc)
             continue
         if data["id"] in seen:
-            errors.append(ProblemError(f"id {data['id']!r} is given twice", f"{path}:{number}"))
+            errors.append(ProblemError(f"id {data['id']!r} is given twice", where))
             continue
         seen.add(data["id"])
         problems.append(data)

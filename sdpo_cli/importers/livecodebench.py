@@ -30,6 +30,7 @@ from typing import Any
 
 from ..errors import ProblemError, UsageError
 from ..problem import problem_from_dict
+from .jsonl import lines_of, parse_record
 
 STDIN_INSTRUCTION = (
     "Read the input from stdin, solve the problem and write the answer to stdout (do not "
@@ -142,24 +143,15 @@ def import_livecodebench(
     for name, value in (("--since", since), ("--until", until)):
         if value is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
             raise UsageError(f"{name} {value!r} is not a date YYYY-MM-DD")
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read the file: {exc}", str(path)) from None
     problems, errors = [], []
-    for number, text in enumerate(lines, start=1):
-        if not text.strip():
-            continue
-        where = f"{path}:{number}"
+    for _, where, text in lines_of(path):
         try:
-            record = json.loads(text)
+            record = parse_record(text, where)
             if isinstance(record, dict) and not selected(
                 record, since, until, difficulty, platform
             ):
                 continue
             problems.append(record_problem(record, where))
-        except json.JSONDecodeError as exc:
-            errors.append(ProblemError(f"not valid JSON: {exc.msg}", where))
         except ProblemError as exc:
             errors.append(exc)
     return problems, errors

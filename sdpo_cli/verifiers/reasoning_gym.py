@@ -11,6 +11,7 @@ environment error (exit 3) that names the extra.
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 
 from ..errors import EnvironmentProblem
@@ -23,8 +24,6 @@ from .extraction import METHODS, extract, missing_answer
 @lru_cache(maxsize=32)
 def dataset(name: str, config_json: str, seed: int, size: int):
     """The generated dataset (cached: a run verifies many attempts of one entry)."""
-    import json
-
     try:
         import reasoning_gym
     except ImportError:
@@ -39,8 +38,6 @@ class ReasoningGymVerifier(Verifier):
     kind = "reasoning_gym"
 
     def __init__(self, problem: Problem):
-        import json
-
         super().__init__(problem)
         self.reject_unknown_options({"dataset", "config", "seed", "size", "index", "extract"})
         name = self.option("dataset", str)
