@@ -36,6 +36,22 @@ def main() -> None:
     )
     args = parser.parse_args()
     from sdpo_cli.config import SolveConfig, TrainConfig
+
+    train = (
+        TrainConfig(lora_targets=tuple(args.lora_targets.split(",")))
+        if args.lora_targets
+        else TrainConfig()
+    )
+    config = SolveConfig(batch=args.batch, backend=args.backend, train=train)
+    measured = measure_rounds(config, args.problem, args.rounds)
+    report(measured, config, args.rounds)
+
+
+def measure_rounds(config, problem_path: str, rounds: int, on_update=None) -> dict:
+    """Start the engine for `config`, then `rounds` pairs of rounds (SDPO, sampling-only)
+    of config.batch attempts on the problem. `on_update(row)` runs after each SDPO update
+    (bench/gpu_check.py reads GPU memory there). Returns the start-up time, the rows of
+    both kinds, and the engine's backend and problem id."""
     from sdpo_cli.methods.attempts import BatchSpec, Tally, sample_and_verify
     from sdpo_cli.methods.base import MethodContext
     from sdpo_cli.methods.engine import load_engine
@@ -43,13 +59,8 @@ def main() -> None:
     from sdpo_cli.runlog import RunLog
     from sdpo_cli.verifiers.registry import load_checked
 
-    problem, verifier = load_checked(args.problem)
-    train = (
-        TrainConfig(lora_targets=tuple(args.lora_targets.split(",")))
-        if args.lora_targets
-        else TrainConfig()
-    )
-    config = SolveConfig(batch=args.batch, backend=args.backend, train=train)
+    batch = config.batch
+    problem, verifier = load_checked(problem_path)
     start = time.perf_counter()
     engine = load_engine(config)
     startup = time.perf_counter() - start
@@ -63,8 +74,8 @@ def main() -> None:
         # The process's first generation is slow (vLLM's first calls); a run of either kind
         # pays it once, so it is left out of both.
         unlogged = replace(context, log=None, tally=Tally())
-        sample_and_verify(unlogged, prompt, args.batch, BatchSpec(999, 1, 0, policy.version))
-        for r in range(args.rounds):
+        sample_and_verify(unlogged, prompt, batch, BatchSpec(999, 1, 0, policy.version))
+        for r in range(rounds):
             # As in a run, the SDPO round's generation comes right after the last weight
             # sync, and the sampling-only round's does not (a best-of-k run never syncs):
             # both generate from the current policy, the SDPO round first.
@@ -74,7 +85,7 @@ def main() -> None:
                 clock = time.perf_counter()
                 spec = BatchSpec(1000 + r, 1, r + 1, policy.version)
                 batches[kind] = sample_and_verify(
-                    replace(context, tally=tally), prompt, args.batch, spec
+                    replace(context, tally=tally), prompt, batch, spec
                 )
                 rows[kind] = {
                     "generate_s": tally.generate_s,
@@ -106,20 +117,37 @@ def main() -> None:
                 - row["sync_s"]
             )
             row["total_s"] += update_s
+            if on_update is not None:
+                on_update(row)
             sdpo.append(row)
             plain.append(rows["sampling"])
         search.finish_checkpoint()
     engine.close()
+    return {
+        "startup_s": startup,
+        "plain": plain,
+        "sdpo": sdpo,
+        "backend": engine.backend,
+        "problem": problem.id,
+        "dtype": engine.dtype,
+        "memory_plan": getattr(sampler, "memory_plan", None),
+    }
+
+
+def report(measured: dict, config, rounds: int) -> None:
+    """Print the table, the ratios and the rows as JSON."""
+    plain, sdpo, batch = measured["plain"], measured["sdpo"], config.batch
+    train = config.train
 
     def mean(rows, key):
         return statistics.mean(r.get(key) or 0.0 for r in rows)
 
-    per_plain = mean(plain, "total_s") / args.batch
-    per_sdpo = mean(sdpo, "total_s") / args.batch
+    per_plain = mean(plain, "total_s") / batch
+    per_sdpo = mean(sdpo, "total_s") / batch
     print(
-        f"backend {engine.backend}, problem {problem.id}, batch {args.batch}, "
-        f"{args.rounds} rounds each, "
-        f"start-up {startup:.1f} s, LoRA on {','.join(train.lora_targets)}"
+        f"backend {measured['backend']}, problem {measured['problem']}, batch {batch}, "
+        f"{rounds} rounds each, start-up {measured['startup_s']:.1f} s, "
+        f"LoRA on {','.join(train.lora_targets)}, weights {measured['dtype']['dtype']}"
     )
     print(
         f"{'round kind':<14} {'s/attempt':>10} {'generate':>9} {'verify':>7} {'teacher fwd':>12} "

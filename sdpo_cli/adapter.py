@@ -17,12 +17,15 @@ READABLE = 0o644
 
 def finish_adapter(directory: Path, source: ModelSource, run: dict[str, Any]) -> None:
     """Rewrite adapter_config.json's base model, write README.md, make files 0644.
-    `run`: problem, method, attempts, attempts_to_solve, trained, and the train config."""
+    `run`: problem, method, attempts, attempts_to_solve, trained, the train config, and
+    the base model's hub revision (empty: the default branch)."""
     directory = Path(directory)
     config_path = directory / "adapter_config.json"
     config = json.loads(config_path.read_text(encoding="utf-8"))
     base = source.hub_id or config.get("base_model_name_or_path")
     config["base_model_name_or_path"] = base
+    if run.get("revision"):
+        config["revision"] = run["revision"]
     config_path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     (directory / "README.md").write_text(model_card(base, source, run), encoding="utf-8")
     for path in directory.iterdir():

@@ -15,6 +15,9 @@ from .errors import UsageError
 TEACHERS = ("ema", "trust-region", "frozen", "live")
 DTYPES = ("auto", "bfloat16", "float32", "float16")
 POOL_FACTOR = 4
+MODEL_ARG = "--model-args "
+DEFAULT_MODEL_LEN = 4096
+TYPE_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
 
 
 def setting(default: Any, rule: str, ok: Callable[[Any], bool], flag: str | None = None) -> Any:
@@ -114,6 +117,120 @@ class TrainConfig:
         validate(self)
 
 
+def parse_key_values(text: str, flag: str) -> dict[str, Any]:
+    """`key=value,key=value` as a dict; values typed as TOML would read them (true and
+    false, integers, floats), anything else a string."""
+    pairs: dict[str, Any] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"{flag}: {item!r} is not KEY=VALUE", hint=f"{flag} key=value,...")
+        pairs[key.strip().replace("-", "_")] = typed_value(value.strip())
+    return pairs
+
+
+def typed_value(text: str) -> Any:
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def as_field_type(owner, name: str, value: Any) -> Any:
+    """`value` in the type of `owner`'s field `name` (its default's), so that a config
+    file or KEY=VALUE list gives `revision=2024` as a string and `max_model_len=8192.0`
+    as an error, not a float."""
+    default = {f.name: f.default for f in fields(owner)}[name]
+    kind = type(default)
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if kind is str and not isinstance(value, str):
+        return str(value)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise UsageError(
+            f"{flag_of(owner, name)} = {value!r} is not {TYPE_NAMES[kind]}",
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class ModelArgs:
+    """How the model is loaded and served: `--model-args KEY=VALUE,...` (the form
+    lm-evaluation-harness uses: one flag for settings that only some models and
+    machines need), and `--chat-template-args KEY=VALUE,...`."""
+
+    max_model_len: int = setting(
+        0, "0 (auto) or at least 256", lambda v: v == 0 or v >= 256, MODEL_ARG + "max_model_len"
+    )
+    """Longest sequence the vLLM sampler serves (prompt + attempt, multi-turn context).
+    0: the model's own limit, at most DEFAULT_MODEL_LEN."""
+    gpu_memory_utilization: float = setting(
+        0.0,
+        "0 (auto) or above 0 and below 1",
+        lambda v: 0 <= v < 1,
+        MODEL_ARG + "gpu_memory_utilization",
+    )
+    """Share of the GPU's memory vLLM may take. 0: what is free once the trainer is
+    loaded, less the trainer's reserve for its updates (hardware.gpu_memory_plan)."""
+    trainer_reserve_gib: float = setting(
+        0.0, "0 (estimate) or more", non_negative, MODEL_ARG + "trainer_reserve_gib"
+    )
+    """GPU memory kept free for the trainer's updates; 0 estimates it from the model's
+    shape and the tokens of one training pass."""
+    tensor_parallel_size: int = setting(
+        1, "at least 1", positive, MODEL_ARG + "tensor_parallel_size"
+    )
+    """GPUs the vLLM sampler shards the model over (the trainer uses the first)."""
+    revision: str = setting(
+        "", "a hub revision or empty", lambda v: isinstance(v, str), MODEL_ARG + "revision"
+    )
+    """Hub revision (branch, tag or commit) of a hub model; empty: the default branch."""
+    trust_remote_code: bool = setting(
+        False, "true or false", lambda v: isinstance(v, bool), MODEL_ARG + "trust_remote_code"
+    )
+    """Run the model repository's own Python code (needed by some architectures)."""
+    chat_template_args: dict = field(default_factory=dict)
+    """Extra variables for the chat template, e.g. enable_thinking=false for Qwen3,
+    whose template otherwise opens every answer with a thinking block."""
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    @classmethod
+    def parse(cls, model_args: str | dict = "", chat_template_args: str | dict = "") -> "ModelArgs":
+        values = (
+            parse_key_values(model_args, "--model-args")
+            if isinstance(model_args, str)
+            else dict(model_args)
+        )
+        known = {f.name for f in fields(cls)} - {"chat_template_args"}
+        for key in values:
+            if key not in known:
+                raise UsageError(
+                    f"--model-args: unknown key {key!r}", hint="known: " + ", ".join(sorted(known))
+                )
+        template = (
+            parse_key_values(chat_template_args, "--chat-template-args")
+            if isinstance(chat_template_args, str)
+            else dict(chat_template_args)
+        )
+        return cls(
+            **{k: as_field_type(cls, k, v) for k, v in values.items()},
+            chat_template_args=template,
+        )
+
+    def key(self) -> tuple:
+        """A hashable form (the chat template's arguments are a dict)."""
+        return tuple(
+            (name, tuple(sorted(value.items())) if isinstance(value, dict) else value)
+            for name, value in asdict(self).items()
+        )
+
+
 @dataclass(frozen=True)
 class SolveConfig:
     budget: int = setting(64, "at least 1", positive)
@@ -131,6 +248,7 @@ class SolveConfig:
     """After a discovery, sample this many more attempts and report their pass rate."""
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    model_args: ModelArgs = field(default_factory=ModelArgs)
 
     def __post_init__(self) -> None:
         validate(self)
@@ -146,8 +264,14 @@ class SolveConfig:
         train = TrainConfig(
             **{**train, "lora_targets": tuple(train.get("lora_targets", ("all-linear",)))}
         )
+        model_args = ModelArgs(**data.pop("model_args", {}))
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known}, sampling=sampling, train=train)
+        return cls(
+            **{k: v for k, v in data.items() if k in known},
+            sampling=sampling,
+            train=train,
+            model_args=model_args,
+        )
 
 
 @dataclass(frozen=True)
@@ -161,9 +285,10 @@ class CompareConfig:
     pool: int = setting(0, "0 (4x the budget) or at least the budget", non_negative)
     """Best-of-k pool size; 0 means POOL_FACTOR x the budget. A pool as large as the
     budget estimates pass@budget from a single draw per sample, 0 or 1 per problem."""
-    pool_batch: int = setting(16, "at least 1", positive)
-    """Attempts per sampler call while drawing a pool: vLLM on the 2-core CPU samples
-    288 tokens/s at batch 16 against 200 at batch 8 (bench/RESULTS.md)."""
+    pool_batch: int = setting(64, "at least 1", positive)
+    """Attempts per sampler call while drawing a pool (best-of-k in compare, calibrate):
+    vLLM on the 2-core CPU samples 832 tokens/s at batch 64 against 557 at batch 16 and
+    354 at batch 8 (bench/RESULTS.md, 'Sampling throughput')."""
     context_tokens: int = setting(2048, "at least 64", lambda v: v >= 64)
     """Multi-turn prompt budget in tokens; the oldest feedback is dropped past it."""
     workers: int = setting(1, "at least 1", positive)
@@ -196,14 +321,16 @@ class ProbeConfig:
 
 SAMPLING_FIELDS = {f.name for f in fields(SamplingConfig)}
 TRAIN_FIELDS = {f.name for f in fields(TrainConfig)}
-SOLVE_FIELDS = {f.name for f in fields(SolveConfig)} - {"sampling", "train"}
+SOLVE_FIELDS = {f.name for f in fields(SolveConfig)} - {"sampling", "train", "model_args"}
+MODEL_FIELDS = {"model_args", "chat_template_args"}
 
 
 def solve_config(**options: Any) -> SolveConfig:
     """The one builder of a SolveConfig from flat options (as the commands take them:
     budget, temperature, alpha, learning_rate, lora_targets as "a,b" or a tuple, ...);
-    options not given keep their defaults, `seed` seeds sampling and training alike."""
-    unknown = set(options) - SAMPLING_FIELDS - TRAIN_FIELDS - SOLVE_FIELDS
+    options not given keep their defaults, `seed` seeds sampling and training alike;
+    model_args and chat_template_args as "key=value,..." or dicts."""
+    unknown = set(options) - SAMPLING_FIELDS - TRAIN_FIELDS - SOLVE_FIELDS - MODEL_FIELDS
     if unknown:
         raise UsageError(f"unknown setting {sorted(unknown)[0]!r}")
     targets = options.get("lora_targets")
@@ -212,4 +339,7 @@ def solve_config(**options: Any) -> SolveConfig:
     sampling = SamplingConfig(**{k: v for k, v in options.items() if k in SAMPLING_FIELDS})
     train = TrainConfig(**{k: v for k, v in options.items() if k in TRAIN_FIELDS})
     solve = {k: v for k, v in options.items() if k in SOLVE_FIELDS}
-    return SolveConfig(**solve, sampling=sampling, train=train)
+    model_args = ModelArgs.parse(
+        options.get("model_args") or "", options.get("chat_template_args") or ""
+    )
+    return SolveConfig(**solve, sampling=sampling, train=train, model_args=model_args)

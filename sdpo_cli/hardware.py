@@ -14,6 +14,8 @@ from __future__ import annotations
 import platform
 from pathlib import Path
 
+from .errors import EnvironmentProblem
+
 X86_BF16 = ("avx512_bf16", "amx_bf16")
 ARM_BF16 = ("bf16",)
 SHOWN = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile", "bf16", "asimd", "sve")
@@ -57,3 +59,62 @@ def choose_dtype(
 def shown_flags(flags: set[str]) -> list[str]:
     """The flags that matter for the numeric format, to record with every figure."""
     return sorted(f for f in flags if f in SHOWN)
+
+
+GIB = 1024**3
+# Trainer memory per token of one training pass, per layer and unit of hidden width: the
+# activations a LoRA backward keeps (about 16 bf16 values per hidden unit and layer), and
+# per vocabulary entry the student's and teacher's fp32 logits with their softmax. A
+# planning estimate, not a measurement: bench/gpu_check.py measures the real peak.
+ACTIVATION_BYTES = 32
+LOGIT_BYTES = 12
+TOKENS_PER_ATTEMPT = 1024  # prompt plus a 384-token attempt, rounded up
+SAMPLER_CACHE_MIN = GIB // 2  # the least KV cache worth starting vLLM with
+
+
+def trainer_reserve_bytes(
+    hidden: int, layers: int, vocab: int, micro_batch: int, slack: int = GIB
+) -> int:
+    """Estimated GPU memory one update needs beyond the loaded weights."""
+    tokens = micro_batch * TOKENS_PER_ATTEMPT
+    return tokens * (hidden * layers * ACTIVATION_BYTES + vocab * LOGIT_BYTES) + slack
+
+
+def gpu_memory_plan(
+    total: int, free: int, weights: int, reserve: int, requested: float
+) -> dict[str, float]:
+    """How vLLM and the trainer share one GPU, decided before vLLM starts (it fails at
+    start when the share it is given is not free). `free` is measured with the trainer
+    loaded; `weights` is the sampler's copy of the model, `reserve` what the trainer
+    keeps for its updates. `requested` is the user's share (0: auto, all that is free
+    but the reserve). Raises EnvironmentProblem when the two cannot fit."""
+
+    def gib(n: float) -> str:
+        return f"{n / GIB:.1f} GiB"
+
+    share = requested or (free - reserve) / total
+    sampler = share * total
+    needed = weights + SAMPLER_CACHE_MIN
+    if sampler > free:
+        raise EnvironmentProblem(
+            f"gpu_memory_utilization {share:.2f} asks for {gib(sampler)} but only "
+            f"{gib(free)} of {gib(total)} is free with the trainer loaded",
+            hint="lower --model-args gpu_memory_utilization, or leave it at 0 (auto)",
+        )
+    if sampler < needed:
+        raise EnvironmentProblem(
+            f"the GPU cannot hold the sampler: {gib(free)} of {gib(total)} is free with the "
+            f"trainer loaded, the trainer keeps {gib(reserve)} for its updates, and vLLM "
+            f"needs {gib(needed)} (a copy of the weights and a minimal cache)",
+            hint="use --backend hf (it samples from the trainer's own weights), a smaller "
+            "model, more GPUs (--model-args tensor_parallel_size=N), or a smaller "
+            "--model-args trainer_reserve_gib",
+        )
+    return {
+        "gpu_memory_utilization": round(share, 4),
+        "total_gib": round(total / GIB, 2),
+        "free_gib": round(free / GIB, 2),
+        "sampler_gib": round(sampler / GIB, 2),
+        "trainer_reserve_gib": round(reserve / GIB, 2),
+        "left_after_sampler_gib": round((free - sampler) / GIB, 2),
+    }

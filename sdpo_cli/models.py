@@ -65,8 +65,9 @@ def cached_embedded(name: str = DEFAULT_MODEL) -> Path:
     return cache_dir() / "models" / name
 
 
-def resolve_model(spec: str = DEFAULT_MODEL) -> ModelSource:
-    """A loadable model folder for `spec`, converting the embedded model on first use."""
+def resolve_model(spec: str = DEFAULT_MODEL, revision: str = "") -> ModelSource:
+    """A loadable model folder for `spec`, converting the embedded model on first use;
+    `revision` picks a hub model's branch, tag or commit."""
     if spec in EMBEDDED:
         hub_id, note = EMBEDDED_ORIGIN[spec]
         return ModelSource(spec, _ensure_embedded(spec), True, hub_id, note)
@@ -80,7 +81,7 @@ def resolve_model(spec: str = DEFAULT_MODEL) -> ModelSource:
             )
         return ModelSource(spec, local.resolve(), embedded=False)
     if spec.count("/") == 1 and not spec.startswith((".", "/")):
-        return ModelSource(spec, _hub_snapshot(spec), False, hub_id=spec)
+        return ModelSource(spec, _hub_snapshot(spec, revision or None), False, hub_id=spec)
     raise EnvironmentProblem(
         f"unknown model {spec!r}",
         hint=f"use {DEFAULT_MODEL!r}, a local model "
@@ -88,11 +89,11 @@ def resolve_model(spec: str = DEFAULT_MODEL) -> ModelSource:
     )
 
 
-def _hub_snapshot(repo_id: str) -> Path:
+def _hub_snapshot(repo_id: str, revision: str | None) -> Path:
     from huggingface_hub import snapshot_download
 
     try:
-        return Path(snapshot_download(repo_id, local_files_only=True))
+        return Path(snapshot_download(repo_id, revision=revision, local_files_only=True))
     except Exception:  # not in the local hub cache: try the network unless told not to
         if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false"):
             raise EnvironmentProblem(
@@ -101,7 +102,7 @@ def _hub_snapshot(repo_id: str) -> Path:
                 "download it while online, or unset HF_HUB_OFFLINE",
             ) from None
     try:
-        return Path(snapshot_download(repo_id))
+        return Path(snapshot_download(repo_id, revision=revision))
     except Exception as exc:
         raise EnvironmentProblem(
             f"model {repo_id!r} could not be downloaded: {type(exc).__name__}",

@@ -27,7 +27,8 @@ class Limits:
     """Resources granted to one verification; every field may be set in the problem file."""
 
     timeout_s: float = field(default=3.0, metadata={"range": (0.1, 3600)})
-    """Wall-clock seconds for one program run (one test, or all function-call tests)."""
+    """CPU seconds for one program run (one test, or all function-call tests), whole
+    seconds rounded up; the wall clock allows 3x this + 2 s (verifiers/sandbox.py)."""
     memory_mb: int = field(default=1024, metadata={"range": (64, 1 << 20)})
     """Address-space limit of the sandboxed process (the interpreter needs about 64)."""
     max_processes: int = field(default=32, metadata={"range": (1, 4096)})

@@ -82,6 +82,7 @@ def test_the_commands_defaults_are_the_configs():
             "prompt_file",
             "verify_command",
             "json_output",
+            "config_file",
         )
     }
     assert solve_config(**options) == SolveConfig()

@@ -5,7 +5,8 @@ import torch
 from tiny_model import adapted_policy
 
 from sdpo_cli.config import TrainConfig
-from sdpo_cli.train.merged import lora_layers, merged_layer_weight, merged_weights
+from sdpo_cli.train.merged import adapted_weights, merged_layer_weight
+from sdpo_cli.train.peft_api import lora_layers
 from sdpo_cli.train.policy import Policy
 from sdpo_cli.train.teacher import ema_step
 from sdpo_cli.train.update import Example, make_optimizer, sdpo_update
@@ -114,9 +115,11 @@ def test_merged_weights_reproduce_the_adapted_model(tiny_model_dir):
     policy = adapted_policy(tiny_model_dir, dtype="bfloat16")
     ids = torch.tensor([policy.chat_ids([{"role": "user", "content": "check"}])])
     plain = AutoModelForCausalLM.from_pretrained(str(tiny_model_dir), dtype=torch.float32)
-    merged = {k: v.float() for k, v in merged_weights(policy).items()}
+    merged = {k: v.float() for k, v in adapted_weights(policy)}
     missing, unexpected = plain.load_state_dict(merged, strict=False)
-    assert not unexpected and all("lm_head" in m for m in missing)
+    # every linear layer is sent, nothing else: training changes no other weight
+    assert not unexpected and all("proj" not in m for m in missing)
+    assert all("proj" in k for k in merged)
     with torch.no_grad():
         want = policy.model(input_ids=ids).logits.float()
         got = plain(input_ids=ids).logits

@@ -7,7 +7,9 @@ import pytest
 from conftest import PROBLEMS
 
 from sdpo_cli.errors import ProblemError, VerifierError
+from sdpo_cli.problem import Limits
 from sdpo_cli.verifiers.registry import load_checked, verifier_kinds
+from sdpo_cli.verifiers.sandbox import wall_clock_s
 
 
 def verifier_for(write_problem, verifier, **extra):
@@ -134,7 +136,12 @@ def test_command_crash_and_hang(write_problem):
     assert not crash.passed and "checker exploded" in crash.feedback
     start = time.monotonic()
     hang = command_problem(write_problem, "import time; time.sleep(60)", timeout_s=1).verify("a")
-    assert time.monotonic() - start < 5 and hang.failure_type == "time_limit_exceeded"
+    # a checker that waits uses no CPU time: the wall-clock backstop stops it, and says so
+    assert time.monotonic() - start < wall_clock_s(Limits(timeout_s=1)) + 2
+    assert hang.failure_type == "time_limit_exceeded" and "wall clock" in hang.feedback
+    assert hang.details["wall_clock"] is True
+    busy = command_problem(write_problem, "while True: pass", timeout_s=1).verify("a")
+    assert busy.failure_type == "time_limit_exceeded" and busy.details["wall_clock"] is False
 
 
 def test_command_that_cannot_start_is_a_broken_verifier(write_problem):

@@ -1,8 +1,9 @@
-"""A tiny, randomly initialised chat model built in the test itself: no download.
+"""Tiny, randomly initialised chat models built in the test itself: no download.
 
-Byte-level tokenizer (256 byte tokens + chat specials), ChatML template, a 2-layer
-Llama. Saved as an ordinary model folder, so it loads through the same code paths as
-any --model folder.
+Byte-level tokenizer (256 byte tokens + chat specials), ChatML template, 2 layers of a
+Llama (the default), Qwen3 (with its template's thinking switch), Gemma or Mistral.
+Saved as an ordinary model folder, so it loads through the same code paths as any
+--model folder. Heads are 32 wide, a size vLLM's CPU attention supports.
 """
 
 from pathlib import Path
@@ -11,12 +12,42 @@ CHAT_TEMPLATE = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
     "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
+# Qwen3's switch: thinking unless the template is told enable_thinking=false, which opens
+# the answer with an empty thinking block
+THINKING_TEMPLATE = CHAT_TEMPLATE.replace(
+    "assistant\n{% endif %}",
+    "assistant\n{% if enable_thinking is defined and enable_thinking is false %}"
+    "<think>\n\n</think>\n\n{% endif %}{% endif %}",
+)
+ARCHITECTURES = ("llama", "qwen3", "gemma", "mistral")
+SHAPE = dict(
+    hidden_size=64,
+    intermediate_size=128,
+    num_hidden_layers=2,
+    num_attention_heads=2,
+    num_key_value_heads=1,
+    head_dim=32,
+    max_position_embeddings=2048,
+    tie_word_embeddings=True,
+)
 
 
-def build_tiny_model(directory: Path, seed: int = 0) -> Path:
+def model_class(architecture: str):
+    import transformers
+
+    names = {
+        "llama": ("LlamaConfig", "LlamaForCausalLM"),
+        "qwen3": ("Qwen3Config", "Qwen3ForCausalLM"),
+        "gemma": ("GemmaConfig", "GemmaForCausalLM"),
+        "mistral": ("MistralConfig", "MistralForCausalLM"),
+    }[architecture]
+    return tuple(getattr(transformers, name) for name in names)
+
+
+def build_tiny_model(directory: Path, seed: int = 0, architecture: str = "llama") -> Path:
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+    from transformers import PreTrainedTokenizerFast
 
     alphabet = pre_tokenizers.ByteLevel.alphabet()
     vocab = {ch: i for i, ch in enumerate(sorted(alphabet))}
@@ -32,22 +63,17 @@ def build_tiny_model(directory: Path, seed: int = 0) -> Path:
         bos_token="<|im_start|>",
         additional_special_tokens=["<|im_start|>"],
     )
-    tokenizer.chat_template = CHAT_TEMPLATE
+    tokenizer.chat_template = THINKING_TEMPLATE if architecture == "qwen3" else CHAT_TEMPLATE
     torch.manual_seed(seed)
-    config = LlamaConfig(
+    config_class, model_type = model_class(architecture)
+    config = config_class(
         vocab_size=len(vocab),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=2048,
-        tie_word_embeddings=True,
+        **SHAPE,
         eos_token_id=vocab["<|im_end|>"],
         pad_token_id=vocab["<pad>"],
         bos_token_id=vocab["<|im_start|>"],
     )
-    model = LlamaForCausalLM(config).to(torch.bfloat16)
+    model = model_type(config).to(torch.bfloat16)
     directory.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(directory)
     tokenizer.save_pretrained(directory)

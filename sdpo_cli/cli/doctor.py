@@ -38,12 +38,23 @@ def doctor(
         mark = lambda ok: "[green]ok[/green]" if ok else "[red]missing[/red]"  # noqa: E731
         table.add_row("python", report["python"])
         table.add_row("torch / device", f"{report['torch']} / {report['device']}")
+        if report["cuda"]:
+            table.add_row("cuda", report["cuda"])
+        for index, gpu in enumerate(report["gpus"]):
+            table.add_row(
+                f"gpu {index}", f"{gpu['name']}: {gpu['free_gib']} of {gpu['total_gib']} GiB free"
+            )
         cpu = report["cpu"]
         table.add_row("cpu flags", " ".join(cpu["flags"]) or "-")
         table.add_row("dtype (auto)", f"{cpu['dtype']}: {cpu['why']}")
         for name, status in report["backends"].items():
             table.add_row(f"backend {name}", f"{mark(status['ok'])} {status['detail']}")
         table.add_row("default backend", report["default_backend"])
+        table.add_row("vllm platform", report["vllm_platform"] or "-")
+        shm = report["shm_gib"]
+        table.add_row("/dev/shm", "missing" if shm is None else f"{shm} GiB")
+        off = [name for name, on in report["offline"].items() if on]
+        table.add_row("hub", f"offline ({', '.join(off)})" if off else "online allowed")
         model = report["model"]
         table.add_row(
             f"model {model['name']}",

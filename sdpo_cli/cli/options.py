@@ -1,9 +1,13 @@
 """Options of the commands that load a model (solve, compare, probe). Every default is
 read from the config dataclasses (config.py), which also validate the values."""
 
+from pathlib import Path
+from typing import Optional
+
 import typer
 
 from ..config import CompareConfig, ProbeConfig, SamplingConfig, SolveConfig, TrainConfig
+from .config_file import config_file_defaults
 
 MODEL = typer.Option(
     SolveConfig.model, "--model", help="Embedded model name, local folder or hub id."
@@ -93,3 +97,24 @@ AUTO_PROBE_SAMPLES = typer.Option(
     help="With --method auto: the probe's student samples.",
 )
 JSON = typer.Option(False, "--json", help="Print one JSON document on stdout.")
+MODEL_ARGS = typer.Option(
+    "",
+    "--model-args",
+    help="How the model is loaded and served, KEY=VALUE,...: max_model_len (0 = the "
+    "model's, at most 4096), gpu_memory_utilization (0 = auto), "
+    "trainer_reserve_gib (0 = estimate), tensor_parallel_size (1), revision, "
+    "trust_remote_code (false).",
+)
+CHAT_TEMPLATE_ARGS = typer.Option(
+    "",
+    "--chat-template-args",
+    help="Variables for the model's chat template, KEY=VALUE,... (Qwen3: enable_thinking=false).",
+)
+CONFIG: Optional[Path] = typer.Option(
+    None,
+    "--config",
+    is_eager=True,
+    callback=config_file_defaults,
+    help="TOML file of option values (keys: the flags without dashes); flags given on "
+    "the command line override it.",
+)

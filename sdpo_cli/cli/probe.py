@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 from rich.table import Table
@@ -27,6 +28,9 @@ def probe(
     temperature: float = options.TEMPERATURE,
     max_new_tokens: int = options.MAX_NEW_TOKENS,
     dtype: str = options.DTYPE,
+    model_args: str = options.MODEL_ARGS,
+    chat_template_args: str = options.CHAT_TEMPLATE_ARGS,
+    config_file: Optional[Path] = options.CONFIG,
     json_output: bool = options.JSON,
 ) -> None:
     """Measure student vs self-teacher on each problem and recommend sdpo, multiturn or bestofk."""
@@ -46,6 +50,8 @@ def probe(
         temperature=temperature,
         max_new_tokens=max_new_tokens,
         dtype=dtype,
+        model_args=model_args,
+        chat_template_args=chat_template_args,
     )
     loaded = [load_checked(path) for path in expand(problems)]
     engine = load_engine(config)

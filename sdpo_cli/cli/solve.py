@@ -13,7 +13,7 @@ from typing import Optional
 import typer
 
 from ..errors import EXIT_OK, EXIT_UNSOLVED, RunError, UsageError
-from . import options
+from . import live, options
 from .output import emit_json, err, print_out, protect_stdout
 
 
@@ -42,6 +42,9 @@ def solve(
     lora_alpha: int = options.LORA_ALPHA,
     lora_targets: str = options.LORA_TARGETS,
     dtype: str = options.DTYPE,
+    model_args: str = options.MODEL_ARGS,
+    chat_template_args: str = options.CHAT_TEMPLATE_ARGS,
+    config_file: Optional[Path] = options.CONFIG,
     confirm: int = options.CONFIRM,
     method: str = typer.Option(
         "sdpo",
@@ -106,6 +109,8 @@ def solve(
             lora_alpha=lora_alpha,
             lora_targets=lora_targets,
             dtype=dtype,
+            model_args=model_args,
+            chat_template_args=chat_template_args,
         )
         probe = ProbeConfig(auto_samples=probe_samples)
         problem, verifier = _problem(
@@ -117,16 +122,17 @@ def solve(
         err.print(f"run directory: {log.dir}")
     from ..methods.solve_run import solve as run_solve
 
-    summary = run_solve(
-        problem,
-        verifier,
-        config,
-        log,
-        progress=_progress,
-        resume=resume is not None,
-        method=log.info.get("method", "sdpo"),
-        probe_samples=log.info.get("probe_samples", 8),
-    )
+    with live.status(json_output) as shown:
+        summary = run_solve(
+            problem,
+            verifier,
+            config,
+            log,
+            progress=shown.round_line,
+            resume=resume is not None,
+            method=log.info.get("method", "sdpo"),
+            probe_samples=log.info.get("probe_samples", 8),
+        )
     _finish(summary, json_output)
 
 
@@ -165,26 +171,6 @@ def _problem(path, prompt, prompt_file, verify_command, load_checked):
         }
     )
     return problem, build_verifier(problem)
-
-
-def _progress(info: dict) -> None:
-    failures = ", ".join(f"{k} {v}" for k, v in sorted(info["failures"].items())) or "-"
-    rounds_left = (info["budget"] - info["used"]) / max(1, info["used"]) * info["elapsed_s"]
-    parts = [
-        f"round {info['round']}",
-        f"{info['used']}/{info['budget']} attempts",
-        f"passes {info['passes']}",
-        f"best {info['best_score']:.2f}",
-        f"fails: {failures}",
-    ]
-    if info.get("loss") is not None:
-        parts += [
-            f"loss {info['loss']:.4f}",
-            f"kl {info['kl']:.4f}",
-            f"active {info['active_attempts']}",
-        ]
-    parts += [f"{info['tokens_per_s']:.0f} tok/s", f"~{rounds_left:.0f}s left"]
-    err.print(" | ".join(parts), markup=False)
 
 
 def _finish(summary: dict, json_output: bool) -> None:

@@ -16,12 +16,14 @@ from .jobs import Job, job_dir
 
 def engine_key(config) -> tuple:
     """What a loaded engine is built from: jobs that differ here need another engine
-    (the model, its weights' dtype, the adapter's shape); everything else a job sets
-    (learning rate, loss, teacher, sampling) applies to the engine it is given."""
+    (the model and how it is loaded, its weights' dtype, the adapter's shape); everything
+    else a job sets (learning rate, loss, teacher, sampling) applies to the engine it is
+    given."""
     train = config.train
     return (
         config.model,
         config.backend,
+        config.model_args.key(),
         train.dtype,
         train.lora_rank,
         train.lora_alpha,

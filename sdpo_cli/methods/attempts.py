@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .. import activity
 from ..backends.base import Completion
 from ..seeds import stream_seed
 from ..verifiers.base import Verdict, Verifier
@@ -119,6 +120,7 @@ def sample_and_verify(
     context's tally; returns them in index order."""
     start = time.monotonic()
     params = context.config.sampling
+    activity.phase("sampling", round=spec.round, attempts=n)
     completions = context.sampler.sample(prompt_ids, n, params, spec.seed) if n else []
     return _verify_and_log(context, completions, time.monotonic() - start, spec)
 
@@ -129,6 +131,7 @@ def sample_each_and_verify(
     """One attempt per prompt, otherwise as sample_and_verify."""
     start = time.monotonic()
     params = context.config.sampling
+    activity.phase("sampling", round=spec.round, attempts=len(prompts))
     completions = context.sampler.sample_each(prompts, params, spec.seed) if prompts else []
     return _verify_and_log(context, completions, time.monotonic() - start, spec)
 
@@ -141,10 +144,12 @@ def _verify_and_log(
     share = generated / max(1, len(completions))
     attempts: list[Attempt] = []
     verify_start = time.monotonic()
+    activity.phase("verifying", round=spec.round, attempts=len(completions))
 
     def one(offset: int) -> Attempt:
         completion = completions[offset]
         verdict = judge(context.verifier, completion)
+        activity.verified()
         return Attempt(
             spec.first_index + offset,
             spec.round,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .. import activity
 from ..backends.registry import build_sampler, resolve_backend
 from ..config import SolveConfig
 from ..hardware import choose_dtype, cpu_flags, shown_flags
@@ -37,16 +38,23 @@ def load_engine(config: SolveConfig, sampler=None) -> Engine:
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
     keep_freed_memory()  # ~20% less time per update on glibc (train/allocator.py)
-    source = resolve_model(config.model)
+    activity.phase("loading model")
+    source = resolve_model(config.model, config.model_args.revision)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     flags = cpu_flags()
     dtype, why = choose_dtype(config.train.dtype, device, flags)
     chosen = {"dtype": dtype, "why": why, "cpu_flags": shown_flags(flags)}
     torch.manual_seed(config.train.seed)
-    policy = Policy(str(source.path), replace(config.train, dtype=dtype), device=device)
+    policy = Policy(
+        str(source.path),
+        replace(config.train, dtype=dtype),
+        device=device,
+        model_args=config.model_args,
+    )
     if sampler is not None:
         return Engine(source, policy, sampler, sampler.name, chosen)
     backend = resolve_backend(config.backend)
+    activity.phase("starting sampler", backend=backend)
     parity_ids = (
         policy.chat_ids([{"role": "user", "content": "Write a function that adds two numbers."}])
         + policy.tokenizer(PARITY_TEXT, add_special_tokens=False).input_ids

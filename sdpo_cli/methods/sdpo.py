@@ -18,6 +18,7 @@ from typing import Any, Sequence
 
 import torch
 
+from .. import activity
 from ..backends.base import check_parity
 from ..config import SolveConfig
 from ..errors import RunError
@@ -192,6 +193,7 @@ class SdpoSearch:
         """One SDPO update on a failed round, the sampler synced to it, the round's metrics
         logged and the training state checkpointed; returns the round's record."""
         start = time.monotonic()
+        activity.phase("updating", round=round_no, attempts=len(attempts))
         examples = build_examples(self.policy, self.problem, attempts, self.config)
         metrics = sdpo_update(self.policy, self.optimizer, examples, self.config.train)
         self.tally.train_s += time.monotonic() - start
@@ -204,6 +206,7 @@ class SdpoSearch:
         )
         self.tally.tokens_processed += train_tokens
         sync_start = time.monotonic()
+        activity.phase("syncing", round=round_no)
         # no separate parity check here: the next update checks the next round's tokens
         sync = self.sampler.sync(self.policy, check=False) or {}
         sync_s = time.monotonic() - sync_start

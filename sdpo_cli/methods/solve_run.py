@@ -127,6 +127,7 @@ def _finish(
             "attempts_to_solve": result.attempts_to_solve,
             "trained": trained,
             "train": asdict(engine.policy.config),
+            "revision": engine.policy.model_args.revision,
         },
     )
     if result.solution is not None:

@@ -19,7 +19,8 @@ mixed-adapter batch) takes peft's own forward.
 from __future__ import annotations
 
 import torch
-from peft.tuners.lora.layer import Linear as PeftLoraLinear
+
+from .peft_api import LoraLinear
 
 
 class LowRankLinear(torch.autograd.Function):
@@ -54,7 +55,7 @@ class LowRankLinear(torch.autograd.Function):
         return grad_x, None, None, grad_a, grad_b, None
 
 
-class FusedLoraLinear(PeftLoraLinear):
+class FusedLoraLinear(LoraLinear):
     """peft's LoRA Linear (same parameters, state dict and saved format) with the forward
     above whenever exactly one plain adapter is active."""
 

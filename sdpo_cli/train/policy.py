@@ -14,12 +14,12 @@ from dataclasses import replace
 
 import torch
 from peft import LoraConfig, get_peft_model
-from peft.helpers import disable_input_dtype_casting
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from ..config import TrainConfig
+from ..config import ModelArgs, TrainConfig
 from ..hardware import choose_dtype, cpu_flags
 from .lora_linear import FusedLoraLinear
+from .peft_api import disable_input_dtype_casting, register_linear, reset_adapter
 
 STUDENT = "default"
 TEACHER = "teacher"
@@ -35,7 +35,16 @@ def kept_positions(positions: list[int], device: str) -> torch.Tensor:
 
 
 class Policy:
-    def __init__(self, model_path: str, config: TrainConfig, device: str = "cpu"):
+    def __init__(
+        self,
+        model_path: str,
+        config: TrainConfig,
+        device: str = "cpu",
+        model_args: ModelArgs | None = None,
+    ):
+        """`model_args`: how to load the model (trust_remote_code) and fill its chat
+        template (chat_template_args); the samplers read the rest from here."""
+        self.model_args = model_args or ModelArgs()
         if config.dtype == "auto":  # hardware.py: bf16 only where it is computed natively
             config = replace(config, dtype=choose_dtype("auto", device, cpu_flags())[0])
         self.config = config
@@ -43,8 +52,11 @@ class Policy:
         dtype = {"bfloat16": torch.bfloat16, "float32": torch.float32, "float16": torch.float16}[
             config.dtype
         ]
-        self.tokenizer = AutoTokenizer.from_pretrained(model_path)
-        base = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype).to(device)
+        remote = self.model_args.trust_remote_code
+        self.tokenizer = AutoTokenizer.from_pretrained(model_path, trust_remote_code=remote)
+        base = AutoModelForCausalLM.from_pretrained(
+            model_path, dtype=dtype, trust_remote_code=remote
+        ).to(device)
         lora = LoraConfig(
             r=config.lora_rank,
             lora_alpha=config.lora_alpha,
@@ -53,9 +65,7 @@ class Policy:
             if config.lora_targets != ("all-linear",)
             else "all-linear",
         )
-        lora._register_custom_module(
-            {torch.nn.Linear: FusedLoraLinear}
-        )  # peft's layer, one autograd node
+        register_linear(lora, FusedLoraLinear)  # peft's layer, one autograd node
         self.model = get_peft_model(base, lora, adapter_name=STUDENT)
         # the EMA teacher's adapter exists whatever the teacher: runs on one loaded policy
         # (a compare's jobs) may use different teachers
@@ -72,7 +82,10 @@ class Policy:
     # -- prompts ------------------------------------------------------------------
     def chat_ids(self, messages: list[dict[str, str]]) -> list[int]:
         ids = self.tokenizer.apply_chat_template(
-            messages, add_generation_prompt=True, tokenize=True
+            messages,
+            add_generation_prompt=True,
+            tokenize=True,
+            **self.model_args.chat_template_args,
         )
         if isinstance(ids, dict) or hasattr(ids, "input_ids"):
             ids = ids["input_ids"]
@@ -118,12 +131,8 @@ class Policy:
     def reset(self, seed: int) -> None:
         """Fresh adapters (LoRA A random under `seed`, B zero: the initial model) and
         teacher, for the next independent job on an already loaded model."""
-        from peft.tuners.lora import LoraLayer
-
         torch.manual_seed(seed)
-        for module in self.model.modules():
-            if isinstance(module, LoraLayer) and STUDENT in module.lora_A:
-                module.reset_lora_parameters(STUDENT, True)
+        reset_adapter(self.model, STUDENT)
         self._copy_adapter(STUDENT, TEACHER)
         self.version = 0
 

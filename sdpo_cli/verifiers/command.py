@@ -3,8 +3,9 @@
 The command gets the attempt on stdin and the problem file's path in SDPO_PROBLEM_FILE.
 Its verdict: exit 0 passes, exit 1 fails, and its output (stdout, then stderr) is the
 feedback; or it prints one JSON object {"passed": true|false, "score": 0..1, "feedback":
-"..."} on stdout, which wins over the exit status. A checker that runs past its timeout
-gives a "Time Limit Exceeded" verdict. Anything else means the checker itself broke,
+"..."} on stdout, which wins over the exit status. A checker that runs past its time
+limit (CPU seconds of its process tree; a wall-clock backstop, verifiers/sandbox.py) gives
+a "Time Limit Exceeded" verdict. Anything else means the checker itself broke,
 and that is never the attempt's fault: a command that cannot start, one killed by a
 signal, one that exits with another status, one past the output cap, or JSON whose
 fields have the wrong types raise VerifierError. The command is the user's own, trusted
@@ -24,7 +25,7 @@ from ..errors import VerifierError
 from ..problem import Problem
 from . import base
 from .base import Verdict, Verifier
-from .sandbox import run_trusted
+from .sandbox import run_trusted, wall_clock_verdict
 
 
 class CommandVerifier(Verifier):
@@ -65,13 +66,14 @@ class CommandVerifier(Verifier):
                 " ".join(self.argv),
                 "check verifier.command in the problem file",
             ) from None
-        if result.timed_out:
+        if result.timed_out or result.cpu_exceeded:
+            limit = wall_clock_verdict(result) if result.timed_out else "Time Limit Exceeded"
             return Verdict(
                 False,
                 0.0,
-                "Time Limit Exceeded\nThe checker did not finish in time.",
+                f"{limit}\nThe checker did not finish in time.",
                 base.TIME_LIMIT,
-                {"returncode": None},
+                {"returncode": None, "wall_clock": result.timed_out},
             )
         self._check_health(result)
         reported = _json_report(result.stdout, " ".join(self.argv))

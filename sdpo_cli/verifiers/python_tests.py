@@ -26,7 +26,7 @@ from ..problem import Problem
 from . import base
 from .base import Verdict, Verifier
 from .code_blocks import last_block_defining, last_code_block
-from .sandbox import RunResult, run_sandboxed
+from .sandbox import RunResult, run_sandboxed, wall_clock_verdict
 
 HARNESS = Path(__file__).with_name("harness.py").read_text(encoding="utf-8")
 SHOWN_CHARS = 250
@@ -262,7 +262,9 @@ def _run_failure(result: RunResult) -> tuple[str, str] | None:
     """Classify a run that did not end normally: (failure type, text) or None."""
     if result.output_exceeded:
         return base.OUTPUT_LIMIT, "Output Limit Exceeded"
-    if result.timed_out or result.killed_by in (9, 24):  # SIGKILL by us, SIGXCPU
+    if result.timed_out:  # the wall-clock backstop
+        return base.TIME_LIMIT, wall_clock_verdict(result)
+    if result.cpu_exceeded or result.killed_by in (9, 24):  # CPU seconds; SIGXCPU, SIGKILL
         return base.TIME_LIMIT, "Time Limit Exceeded"
     if result.killed_by == 25:  # SIGXFSZ
         return base.OUTPUT_LIMIT, "File Size Limit Exceeded"

@@ -2,7 +2,7 @@
 
 What is enforced (see jail.py for the mechanics):
 - always: CPU seconds, address space, file size and process-count limits; no_new_privs
-  and (x86-64) a seccomp filter; a wall-clock timeout that kills the launcher's process
+  and (x86-64) a seccomp filter; a wall-clock backstop that kills the launcher's process
   group; a private temporary working directory; a scrubbed environment (no variable of
   the parent reaches the program); stdout and stderr captured with a size cap (the run
   is stopped past it).
@@ -14,11 +14,22 @@ What is enforced (see jail.py for the mechanics):
 - limits: resource limits only. Never chosen by itself: SDPO_SANDBOX_MODE=limits asks
   for it by name, for machines where neither namespace mode can be set up.
 `isolation()` says which mode this machine gets; `sdpo check` and `sdpo doctor` print it.
+
+Time: a problem's `timeout_s` is judged in CPU seconds, which machine load does not
+change: the supervisor sums the CPU time of the program's whole process tree (every
+process descended from the launcher, read from /proc every CPU_POLL_S; in the PID
+namespace orphans stay in the tree) and stops it past the limit, and RLIMIT_CPU stops any
+single process a second later should the poll lag. The wall clock is only a backstop,
+WALL_FACTOR x the limit + WALL_SLACK_S, for a program that waits instead of computing (a
+sleep, a read that never returns); on a busy machine (a model process beside the
+verifier) wall time stretches while CPU time does not, so a verdict that hit the wall
+clock says so, with the machine's load (`wall_clock_verdict`).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import signal
@@ -55,6 +66,59 @@ ISOLATED = [
 ]
 PROTECTIONS = {"namespaces": BASIC + ISOLATED, "userns": BASIC + ISOLATED, "limits": BASIC}
 OPT_IN = "SDPO_SANDBOX_MODE"
+WALL_FACTOR = 3
+WALL_SLACK_S = 2.0
+CPU_POLL_S = 0.1
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def wall_clock_s(limits: Limits) -> float:
+    """The wall-clock backstop of one run."""
+    return WALL_FACTOR * limits.timeout_s + WALL_SLACK_S
+
+
+def cpu_seconds(limits: Limits) -> int:
+    """RLIMIT_CPU of each process: the limit in whole seconds, rounded up, plus one (the
+    tree's total is judged exactly; this stops a single process if the poll lags)."""
+    return math.ceil(limits.timeout_s) + 1
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU seconds (user + system, its reaped children's included) of process `root` and
+    all its descendants now."""
+    parents, times = {}, {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        pid = int(entry)
+        parents[pid] = int(fields[1])
+        times[pid] = sum(int(f) for f in fields[11:15]) / TICKS  # utime stime cutime cstime
+    tree, frontier = {root}, [root]
+    children: dict[int, list[int]] = {}
+    for pid, parent in parents.items():
+        children.setdefault(parent, []).append(pid)
+    while frontier:
+        for child in children.get(frontier.pop(), []):
+            if child not in tree:
+                tree.add(child)
+                frontier.append(child)
+    return sum(times.get(pid, 0.0) for pid in tree)
+
+
+def wall_clock_verdict(result: "RunResult") -> str:
+    """The text of a verdict that hit the wall-clock backstop, with the machine's load."""
+    load = os.getloadavg()[0]
+    cores = os.cpu_count() or 1
+    busy = " on a busy machine" if load > cores else ""
+    return (
+        f"Time Limit Exceeded (wall clock: {result.seconds:.1f} s without finishing{busy}; "
+        f"load {load:.1f} on {cores} cores)"
+    )
 
 
 @dataclass
@@ -64,7 +128,10 @@ class RunResult:
     stderr: str
     seconds: float
     timed_out: bool = False
+    """Stopped by the wall-clock backstop."""
     output_exceeded: bool = False
+    cpu_exceeded: bool = False
+    """Stopped because the process tree used up its CPU seconds."""
 
     @property
     def killed_by(self) -> int | None:
@@ -114,7 +181,8 @@ def run_trusted(
     argv: list[str], stdin: str, limits: Limits, cwd: Path, env: dict[str, str]
 ) -> RunResult:
     """Run the user's own program (a `command` verifier): not isolated, but with the same
-    wall-clock timeout, process-group kill and output cap."""
+    time limits (CPU seconds of its process tree, the wall-clock backstop), process-group
+    kill and output cap."""
     return _supervise(argv, str(cwd), stdin.encode(), limits, env)
 
 
@@ -138,7 +206,7 @@ def _spec(mode: str, workdir: str, limits: Limits) -> str:
             "python": os.path.realpath(sys.executable),
             "tmpfs_mb": max(16, 2 * limits.max_file_kb // 1024 + 8),
             "limits": {
-                "cpu_s": int(limits.timeout_s) + 1,
+                "cpu_s": cpu_seconds(limits),
                 "as_bytes": limits.memory_mb << 20,
                 "fsize_bytes": limits.max_file_kb << 10,
                 "nproc": limits.max_processes,
@@ -204,11 +272,21 @@ def _supervise(
     ]
     for thread in threads:
         thread.start()
-    timed_out = False
+    timed_out = cpu_exceeded = False
+    deadline = start + wall_clock_s(limits)
     try:
-        proc.wait(timeout=limits.timeout_s)
-    except subprocess.TimeoutExpired:
-        timed_out = True
+        while True:
+            try:
+                proc.wait(timeout=min(CPU_POLL_S, max(0.0, deadline - time.monotonic())))
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            if time.monotonic() >= deadline:
+                timed_out = True
+                break
+            if tree_cpu_seconds(proc.pid) > limits.timeout_s:
+                cpu_exceeded = True
+                break
     finally:
         _kill_group(proc)  # also reaps stragglers that outlived the main process
         proc.wait()
@@ -221,6 +299,7 @@ def _supervise(
         seconds=time.monotonic() - start,
         timed_out=timed_out,
         output_exceeded=exceeded.is_set(),
+        cpu_exceeded=cpu_exceeded,
     )
 
 

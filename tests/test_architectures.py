@@ -1,0 +1,69 @@
+"""Tiny Llama, Qwen3, Gemma and Mistral models, each built from its config and saved as
+a model folder, solve end to end through `sdpo solve --model FOLDER`: a failed round,
+an SDPO update (on vLLM also the in-memory weight sync, checked by the sampler-trainer
+gap of the update), then the verified solution. On the hf backend and on vLLM."""
+
+import importlib.util
+import json
+import sys
+
+import pytest
+from conftest import run_sdpo
+from tiny_model import ARCHITECTURES, build_tiny_model
+
+from sdpo_cli.backends.base import PARITY_TOLERANCE
+
+BACKENDS = ["hf"] + (["vllm"] if importlib.util.find_spec("vllm") else [])
+
+# A trusted command verifier (the user's own, not sandboxed) that counts the attempts it
+# has seen in a folder: the first two fail, every later one passes. With batch 2 the
+# first round fails and trains, and the second round solves.
+THIRD_PASSES = (
+    "import os, sys, uuid; sys.stdin.read(); d = sys.argv[1]; "
+    "open(os.path.join(d, uuid.uuid4().hex), 'w').close(); "
+    "sys.exit(0 if len(os.listdir(d)) > 2 else 1)"
+)
+
+
+@pytest.fixture(scope="module", params=ARCHITECTURES)
+def architecture_dir(request, tmp_path_factory):
+    folder = tmp_path_factory.mktemp(request.param)
+    return request.param, build_tiny_model(folder, architecture=request.param)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_each_architecture_solves_end_to_end(tmp_path, architecture_dir, backend):
+    architecture, folder = architecture_dir
+    seen = tmp_path / "seen"
+    seen.mkdir()
+    result = run_sdpo(
+        "solve",
+        "--prompt",
+        "Say anything.",
+        "--verify-command",
+        f"{sys.executable} -c {json.dumps(THIRD_PASSES)} {seen}",
+        "--model",
+        folder,
+        "--backend",
+        backend,
+        "--budget",
+        6,
+        "--batch",
+        2,
+        "--max-new-tokens",
+        12,
+        "--chat-template-args",
+        "enable_thinking=false",  # Qwen3's switch; other templates ignore it
+        "--out",
+        tmp_path / "run",
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads(result.stdout)
+    assert summary["backend"] == backend and summary["attempts_to_solve"] in (3, 4)
+    (update,) = summary["rounds_metrics"]
+    assert update["active_attempts"] == 2 and update["tokens"] > 0
+    assert update["sampler_gap"] < PARITY_TOLERANCE
+    if backend == "vllm":
+        assert update["sync_load_s"] > 0
+    assert (tmp_path / "run" / "adapter" / "adapter_model.safetensors").exists(), architecture

@@ -1,0 +1,37 @@
+"""The benchmark scripts that cannot run in full here still run: the GPU check at toy
+size on the CPU, through the same code path (model built from a config, rounds of both
+kinds, figures printed as JSON). No timing is asserted."""
+
+import json
+import subprocess
+import sys
+
+from conftest import ROOT
+
+
+def test_the_gpu_check_runs_at_toy_size():
+    result = subprocess.run(
+        [
+            sys.executable,
+            "bench/gpu_check.py",
+            "--shape",
+            "tiny",
+            "--backend",
+            "hf",
+            "--rounds",
+            "1",
+            "--batch",
+            "2",
+            "--max-new-tokens",
+            "8",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["shape"] == "tiny" and figures["backend"] == "hf"
+    assert figures["sampling_tokens_per_s"] > 0 and figures["sdpo_round_s"] > 0
+    assert figures["sampler_gap"] < 0.2
