@@ -45,10 +45,10 @@ def step_profile(policy, batch: int, repeats: int = 20) -> dict:
     token from the full-vocabulary distribution."""
     import torch.nn.functional as F
 
-    weights = [
+    weights = [  # the model's own linear layers, not the adapters' factors
         module.weight
-        for module in policy.model.get_base_model().modules()
-        if isinstance(module, torch.nn.Linear)
+        for name, module in policy.model.get_base_model().named_modules()
+        if isinstance(module, torch.nn.Linear) and "lora_" not in name
     ]
     lm_head = policy.model.get_base_model().get_output_embeddings().weight
     dtype = lm_head.dtype

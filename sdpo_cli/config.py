@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Callable
 
 from .errors import UsageError
+from .reprompt import HINTS
 
 TEACHERS = ("ema", "trust-region", "frozen", "live")
 DTYPES = ("auto", "bfloat16", "float32", "float16")
@@ -91,6 +92,10 @@ class TrainConfig:
     (bench/RESULTS.md, 'Learning rate'; docs/method.md)."""
     weight_decay: float = setting(0.01, "0 or more", non_negative)
     """AdamW weight decay (paper Table 12)."""
+    epochs: int = setting(1, "at least 1", positive)
+    """Optimizer steps per round, each over all of the round's tokens (the teacher's EMA
+    step follows each). The paper takes one step per batch; at a small budget more steps
+    let the policy, and an EMA teacher, move further between rounds (docs/method.md)."""
     grad_clip: float = setting(1.0, "above 0", positive)
     """Gradient-norm clip (paper Table 12)."""
     is_clip: float = setting(2.0, "at least 1", lambda v: v >= 1)
@@ -108,6 +113,27 @@ class TrainConfig:
     """Attempts per forward/backward pass, packed into one sequence without padding;
     gradients accumulate over a round's passes. 8 (a whole default round) measured
     fastest on the 2-core CPU (bench/RESULTS.md); memory grows with it."""
+    contrast: float = setting(0.0, "0 (off) or more", non_negative)
+    """beta of the contrastive teacher (0: the paper's teacher): the target is the
+    student's distribution tilted by beta x what the feedback changes in the teacher,
+    log q(.|x, f) - log q(.|x, control); train/loss.py contrastive_target."""
+    contrast_gate: float = setting(0.0, "0 (off) or more", non_negative)
+    """With --contrast: train only on positions where the feedback moves some token's
+    log-prob by at least this much (nats); 0 trains on every position."""
+    hybrid: float = setting(0.0, "from 0 to 1", unit_interval)
+    """lambda of the graded-score hybrid: the loss is (1 - lambda) x SDPO's plus lambda x a
+    policy gradient whose advantage is each attempt's verifier score (fraction of tests
+    passed, closeness to the target) normalised over its round: a signal without a
+    teacher, and before the first success (docs/method.md). 0: SDPO alone."""
+    repeat_weight: float = setting(1.0, "from 0 to 1", unit_interval)
+    """Loss weight of a failed attempt identical to one trained on before in the run
+    (repeats.py); 0 skips it. 1: every attempt counts, as in the paper."""
+    feedback_rounds: int = setting(0, "0 or more", non_negative)
+    """The teacher also sees the distinct feedback of this many earlier rounds, before
+    the attempt's own (0: its own only, as in the paper)."""
+    hint: str = setting("full", "one of " + ", ".join(HINTS), HINTS.__contains__)
+    """How much feedback the teacher sees: full (the paper's), first (the first failing
+    test or the error), error (the verdict's first two lines); reprompt.py."""
     teacher_prompt_tokens: int = setting(2048, "at least 64", lambda v: v >= 64)
     """Cap on the teacher prompt in tokens; the feedback is cut first (paper §4)."""
     seed: int = 0

@@ -11,6 +11,8 @@ without importing torch.
 
 from __future__ import annotations
 
+import math
+import os
 import platform
 from pathlib import Path
 
@@ -54,6 +56,38 @@ def choose_dtype(
         found = sorted(f for f in flags if f in X86_BF16 + ARM_BF16)
         return "bfloat16", f"auto: the CPU computes bf16 natively ({', '.join(found)})"
     return "float32", "auto: the CPU has no native bf16 (no AVX-512 BF16, AMX or Arm BF16)"
+
+
+def usable_cpus() -> list[int]:
+    """The CPUs this process may run on: its affinity mask, cut to a container's CPU
+    quota (cgroup v2 cpu.max, v1 cfs quota) where one is set. os.cpu_count() counts the
+    host's CPUs, which overstates a container's share and makes threads fight."""
+    try:
+        cpus = sorted(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = list(range(os.cpu_count() or 1))
+    quota = cpu_quota()
+    if quota is not None:
+        cpus = cpus[: max(1, math.ceil(quota))]
+    return cpus
+
+
+def cpu_quota(root: str = "/sys/fs/cgroup") -> float | None:
+    """CPUs' worth of time the cgroup may use, or None when unlimited or unknown."""
+    for quota_file, period_file in (
+        ("cpu.max", None),
+        ("cpu/cpu.cfs_quota_us", "cpu/cpu.cfs_period_us"),
+    ):
+        try:
+            text = Path(root, quota_file).read_text().split()
+            if period_file is not None:
+                text.append(Path(root, period_file).read_text().strip())
+        except OSError:
+            continue
+        if len(text) < 2 or text[0] in ("max", "-1"):
+            return None
+        return int(text[0]) / int(text[1])
+    return None
 
 
 def shown_flags(flags: set[str]) -> list[str]:

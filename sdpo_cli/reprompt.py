@@ -16,6 +16,12 @@ Following the paper's code, feedback is used only when no sibling solution exist
 
 multiturn_messages: the multi-turn baseline (paper §5.1): the question, ALL past
 feedback strings (oldest dropped first past the context budget), then the instruction.
+
+hint: how much of the feedback the teacher sees (`--hint`, docs/method.md): `full` (the
+paper's), `first` (the verdict and its first block: one failing test with its input,
+output and expected output, or the error), `error` (the verdict's first two lines: the
+verdict and the error or the test count). A smaller model may read a shorter hint
+better; `sdpo probe` measures each one's effect.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from typing import Callable
 
 from .problem import Problem
 
+HINTS = ("full", "first", "error")
 SOLUTION_HEADER = "Correct solution:"
 FEEDBACK_HEADER = "The following is feedback from your unsuccessful earlier attempt:"
 INSTRUCTION = "Correctly solve the original question."
@@ -47,6 +54,16 @@ def teacher_messages(
     else:
         return None
     return _replace_user(problem, "\n\n".join(parts + [INSTRUCTION]))
+
+
+def hint_text(feedback: str, hint: str) -> str:
+    """The part of a verifier's feedback that the `hint` format keeps."""
+    if hint == "full":
+        return feedback
+    paragraphs = feedback.strip().split("\n\n")
+    if hint == "first":
+        return "\n\n".join(paragraphs[:2])
+    return "\n".join(feedback.strip().splitlines()[:2])
 
 
 def control_messages(problem: Problem) -> list[dict[str, str]]:

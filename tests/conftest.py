@@ -34,6 +34,22 @@ def tiny_model_dir(tmp_path_factory):
     return build_tiny_model(tmp_path_factory.mktemp("tiny-model"))
 
 
+def inline_solve(model_dir, verify: str = "true", backend: str = "hf") -> list:
+    """`solve` arguments for an inline problem ("Say anything.") checked by a command,
+    on a model folder: the start of many CLI tests' command lines."""
+    return [
+        "solve",
+        "--prompt",
+        "Say anything.",
+        "--verify-command",
+        verify,
+        "--model",
+        model_dir,
+        "--backend",
+        backend,
+    ]
+
+
 def run_sdpo(*args, timeout: float = 300):
     """`sdpo ARGS...` as a user runs it, in a subprocess from the checkout."""
     import subprocess

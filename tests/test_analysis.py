@@ -13,7 +13,7 @@ Toy problem "p", budget 4:
 
 import pytest
 
-from sdpo_cli.compare.analysis import analyse
+from sdpo_cli.compare.analysis import analyse, mean_round_shares, round_shares
 
 
 def run(method, seed, solved_at, seconds, attempts=None, passes=0, problem="p", budget=4):
@@ -185,3 +185,48 @@ def test_the_headline_is_read_at_a_fixed_level_before_the_highest_reached():
     assert headline(table)[0] == "0.25"
     assert headline({"0.4967": entry, "0.5": {"ratio": None}}) == ("0.4967", entry)
     assert headline({"0.5": {"ratio": None}}) is None
+
+
+def attempt(round_no, text, failure=None):
+    return {"round": round_no, "text": text, "verdict": {"failure_type": failure}}
+
+
+def test_round_shares_count_distinct_and_well_formed_attempts():
+    """Round 1: "a b", "a  b" (the same after collapsing whitespace) and "c": 2 of 3
+    distinct; one failed on its format: 2 of 3 well-formed. Round 2: one passing attempt."""
+    shares = round_shares(
+        [
+            attempt(1, "a b", "wrong_answer"),
+            attempt(1, "a  b", "incorrect_format"),
+            attempt(1, "c", "runtime_error"),
+            attempt(2, "d"),
+        ]
+    )
+    assert shares == [
+        {"round": 1, "attempts": 3, "distinct": 2 / 3, "well_formed": 2 / 3},
+        {"round": 2, "attempts": 1, "distinct": 1.0, "well_formed": 1.0},
+    ]
+
+
+def test_per_round_shares_are_averaged_over_the_runs_that_reached_the_round():
+    runs = [
+        {"rounds_seen": [{"distinct": 1.0, "well_formed": 0.5}]},
+        {
+            "rounds_seen": [
+                {"distinct": 0.5, "well_formed": 0.0},
+                {"distinct": 1.0, "well_formed": 1.0},
+            ]
+        },
+    ]
+    assert mean_round_shares(runs) == [
+        {"round": 1, "runs": 2, "distinct": 0.75, "well_formed": 0.25},
+        {"round": 2, "runs": 1, "distinct": 1.0, "well_formed": 1.0},
+    ]
+
+
+def test_cost_per_attempt_of_each_arm(toy):
+    # SDPO: 1 + 3 + 4 attempts costing 2 + 5 + 4 s; best-of-k: 8 attempts, 8 s
+    assert toy["cost"] == {
+        "bestofk": {"attempts": 8, "seconds": 8.0, "seconds_per_attempt": 1.0},
+        "sdpo": {"attempts": 8, "seconds": 11.0, "seconds_per_attempt": 1.375},
+    }

@@ -8,7 +8,7 @@ import json
 import sys
 
 import pytest
-from conftest import run_sdpo
+from conftest import inline_solve, run_sdpo
 from tiny_model import ARCHITECTURES, build_tiny_model
 
 from sdpo_cli.backends.base import PARITY_TOLERANCE
@@ -37,15 +37,7 @@ def test_each_architecture_solves_end_to_end(tmp_path, architecture_dir, backend
     seen = tmp_path / "seen"
     seen.mkdir()
     result = run_sdpo(
-        "solve",
-        "--prompt",
-        "Say anything.",
-        "--verify-command",
-        f"{sys.executable} -c {json.dumps(THIRD_PASSES)} {seen}",
-        "--model",
-        folder,
-        "--backend",
-        backend,
+        *inline_solve(folder, f"{sys.executable} -c {json.dumps(THIRD_PASSES)} {seen}", backend),
         "--budget",
         6,
         "--batch",

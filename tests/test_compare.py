@@ -105,7 +105,14 @@ def test_compare_jobs_analysis_and_resume(compare_out, tiny_model_dir):
     # resume: nothing left to do, nothing redone
     assert pending(out, jobs) == [] and run_local(jobs, out, sampler=sampler) == 0
     files = write_all(analysis, {"budget": 8}, out)
-    assert (out / "report.md").read_text().count("| reverse-string |") == 3
+    report = (out / "report.md").read_text()
+    # one row per arm in the results table and in the per-round table
+    assert report.count("| reverse-string |") == 6 and "## Attempts per round" in report
+    pool_rounds = stats["bestofk"]["per_round"]  # the pool of 12, drawn in batches of 4
+    assert [r["round"] for r in pool_rounds] == [1, 2, 3] and all(
+        r["runs"] == 1 for r in pool_rounds
+    )
+    assert set(analysis["cost"]) == {"sdpo", "bestofk", "multiturn"}
     assert "plot" in files and (out / "discovery.png").stat().st_size > 1000
 
 

@@ -1,11 +1,9 @@
 """The numeric format follows the processor: bf16 only where it is computed natively."""
 
 import json
-import subprocess
-import sys
 
 import pytest
-from conftest import ROOT
+from conftest import inline_solve, run_sdpo
 
 from sdpo_cli.hardware import choose_dtype, cpu_flags, native_bf16, shown_flags
 
@@ -59,38 +57,46 @@ def test_an_explicit_dtype_wins():
 
 def test_the_chosen_dtype_is_recorded_in_the_run(tmp_path, tiny_model_dir):
     out = tmp_path / "r"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sdpo_cli",
-            "solve",
-            "--prompt",
-            "Say anything.",
-            "--verify-command",
-            "true",
-            "--model",
-            str(tiny_model_dir),
-            "--backend",
-            "hf",
-            "--max-new-tokens",
-            "8",
-            "--budget",
-            "4",
-            "--batch",
-            "4",
-            "--dtype",
-            "float32",
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
+    result = run_sdpo(
+        *inline_solve(tiny_model_dir),
+        "--max-new-tokens",
+        8,
+        "--budget",
+        4,
+        "--batch",
+        4,
+        "--dtype",
+        "float32",
+        "--out",
+        out,
     )
     assert result.returncode == 0, result.stderr
     info = json.loads((out / "run.json").read_text())
     assert info["dtype"]["dtype"] == "float32" and info["dtype"]["why"] == "asked for with --dtype"
     assert info["config"]["train"]["dtype"] == "float32"
     assert isinstance(info["dtype"]["cpu_flags"], list)
+
+
+def test_a_containers_cpu_quota_is_read(tmp_path):
+    from sdpo_cli.hardware import cpu_quota
+
+    (tmp_path / "cpu.max").write_text("150000 100000\n")
+    assert cpu_quota(str(tmp_path)) == 1.5
+    (tmp_path / "cpu.max").write_text("max 100000\n")
+    assert cpu_quota(str(tmp_path)) is None
+    (tmp_path / "cpu.max").unlink()
+    (tmp_path / "cpu").mkdir()
+    (tmp_path / "cpu" / "cpu.cfs_quota_us").write_text("200000\n")
+    (tmp_path / "cpu" / "cpu.cfs_period_us").write_text("100000\n")
+    assert cpu_quota(str(tmp_path)) == 2.0
+    assert cpu_quota(str(tmp_path / "none")) is None
+
+
+def test_usable_cpus_are_the_affinity_cut_to_the_quota(monkeypatch):
+    from sdpo_cli import hardware
+
+    monkeypatch.setattr(hardware.os, "sched_getaffinity", lambda pid: {3, 1, 2, 0})
+    monkeypatch.setattr(hardware, "cpu_quota", lambda: 1.5)
+    assert hardware.usable_cpus() == [0, 1]
+    monkeypatch.setattr(hardware, "cpu_quota", lambda: None)
+    assert hardware.usable_cpus() == [0, 1, 2, 3]

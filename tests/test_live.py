@@ -1,7 +1,7 @@
 """Progress at every phase: the live status line's content, and what a non-terminal
 stderr gets instead (the start-up phases as plain lines, no live display)."""
 
-from conftest import run_sdpo
+from conftest import inline_solve, run_sdpo
 
 from sdpo_cli import activity
 from sdpo_cli.cli.live import Status, seconds_left, status
@@ -36,15 +36,7 @@ def test_json_and_pipes_get_no_live_display():
 
 def test_a_piped_run_prints_its_start_up_phases(tmp_path, tiny_model_dir):
     result = run_sdpo(
-        "solve",
-        "--prompt",
-        "Say anything.",
-        "--verify-command",
-        "true",
-        "--model",
-        tiny_model_dir,
-        "--backend",
-        "hf",
+        *inline_solve(tiny_model_dir),
         "--max-new-tokens",
         8,
         "--out",

@@ -7,13 +7,14 @@ import torch
 
 from sdpo_cli.train import loss as loss_module
 from sdpo_cli.train.loss import (
-    TopKLogProbs,
+    contrastive_target,
     divergence,
     importance_weights,
     log1mexp,
     row_logsumexp,
     sdpo_token_losses,
     token_log_probs,
+    top_log_probs,
     topk_support,
 )
 
@@ -135,7 +136,7 @@ def test_topk_log_probs_gradient_in_the_logits_dtype():
     top, _ = torch.log_softmax(exact, -1).topk(5, -1)
     (top * upstream).sum().backward()
     low = logits.clone().requires_grad_()
-    values, ids = TopKLogProbs.apply(low, row_logsumexp(low.detach()), 5)
+    values, ids = top_log_probs(low, row_logsumexp(low.detach()), 5)
     (values * upstream).sum().backward()
     assert low.grad.dtype == torch.bfloat16 and not ids.requires_grad
     assert (low.grad.float() - exact.grad).abs().max() <= 2**-8 * exact.grad.abs().max()
@@ -150,3 +151,35 @@ def test_token_log_probs(monkeypatch):
     got = token_log_probs(logits, ids, row_logsumexp(logits))
     assert not got.requires_grad
     assert torch.allclose(got, torch.log_softmax(logits, -1)[torch.arange(5), ids], atol=1e-12)
+
+
+def test_the_contrastive_target_tilts_the_student_by_what_the_feedback_changes():
+    """Uniform student over 3 tokens; the teacher with feedback puts 1/2, 1/4, 1/4 where
+    the control (no feedback) is uniform: the difference is log(1.5), log(.75), log(.75).
+    beta 1 recovers the teacher; beta 2 gives 1/3 * (2.25, .5625, .5625), normalised
+    (2/3, 1/6, 1/6)."""
+    student = torch.zeros(1, 3)
+    teacher = torch.log(torch.tensor([[0.5, 0.25, 0.25]]))
+    control = torch.zeros(1, 3)
+    for beta, want in ((1.0, [0.5, 0.25, 0.25]), (2.0, [2 / 3, 1 / 6, 1 / 6])):
+        target, largest = contrastive_target(student, teacher, control, beta)
+        assert torch.allclose(torch.softmax(target, -1), torch.tensor([want]), atol=1e-6)
+        assert largest.item() == pytest.approx(math.log(1.5))
+
+
+def test_the_contrastive_difference_is_clipped_at_5():
+    student = torch.zeros(1, 2)
+    teacher = torch.tensor([[0.0, -20.0]])  # the feedback moves token 1 by about -20 nats
+    target, largest = contrastive_target(student, teacher, torch.zeros(1, 2), 1.0)
+    # log-softmax difference (~0.69, ~-19.3) clipped to (0.69, -5)
+    assert largest.item() == pytest.approx(5.0)
+    assert (target[0, 0] - target[0, 1]).item() == pytest.approx(math.log(2) + 5.0, abs=1e-4)
+
+
+def test_the_same_teacher_and_control_leave_the_student_as_its_own_target():
+    student = torch.randn(4, 7)
+    same = torch.randn(4, 7)
+    target, largest = contrastive_target(student, same, same, 3.0)
+    assert torch.allclose(torch.log_softmax(target, -1), torch.log_softmax(student, -1), atol=1e-5)
+    assert torch.all(largest == 0)
+    assert sdpo_token_losses(student, target, 1.0, 0).abs().max() < 1e-5  # nothing to learn

@@ -5,7 +5,7 @@ import importlib.util
 import json
 
 import pytest
-from conftest import run_sdpo
+from conftest import inline_solve, run_sdpo
 
 from sdpo_cli.cli.compare import compare
 from sdpo_cli.cli.config_file import option_defaults
@@ -111,19 +111,11 @@ enable_thinking = false
 def test_a_config_file_sets_options_and_flags_override_it(tmp_path, tiny_model_dir):
     (tmp_path / "run.toml").write_text(CONFIG)
     result = run_sdpo(
-        "solve",
-        "--prompt",
-        "Say anything.",
-        "--verify-command",
-        "false",
+        *inline_solve(tiny_model_dir, verify="false"),
         "--config",
         tmp_path / "run.toml",
         "--budget",
         6,
-        "--model",
-        tiny_model_dir,
-        "--backend",
-        "hf",
         "--out",
         tmp_path / "r",
     )
@@ -167,15 +159,7 @@ def test_compare_reads_the_same_file_format(tmp_path):
 @pytest.mark.skipif(importlib.util.find_spec("vllm") is None, reason="vllm not installed")
 def test_vllm_refusing_a_setting_is_a_usage_error(tmp_path, tiny_model_dir):
     result = run_sdpo(
-        "solve",
-        "--prompt",
-        "Say anything.",
-        "--verify-command",
-        "true",
-        "--model",
-        tiny_model_dir,
-        "--backend",
-        "vllm",
+        *inline_solve(tiny_model_dir, backend="vllm"),
         "--model-args",
         "max_model_len=8192",  # the tiny model's limit is 2048
         "--out",

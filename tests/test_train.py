@@ -8,8 +8,15 @@ from sdpo_cli.config import TrainConfig
 from sdpo_cli.train.merged import adapted_weights, merged_layer_weight
 from sdpo_cli.train.peft_api import lora_layers
 from sdpo_cli.train.policy import Policy
+from sdpo_cli.train.shared_prompt import mean_response_logprobs
 from sdpo_cli.train.teacher import ema_step
-from sdpo_cli.train.update import Example, make_optimizer, sdpo_update
+from sdpo_cli.train.update import (
+    Example,
+    group_advantages,
+    make_optimizer,
+    sdpo_loss,
+    sdpo_update,
+)
 
 
 def make_policy(model_dir, **overrides):
@@ -135,3 +142,63 @@ def test_merged_weight_is_peft_delta_added_in_fp32(tiny_model_dir):
         weight = module.base_layer.weight
         want = (weight.float() + module.get_delta_weight("default").float()).to(weight.dtype)
         assert torch.equal(merged_layer_weight(module, "default"), want), name
+
+
+def test_epochs_are_successive_steps_on_the_same_tokens(tiny_model_dir):
+    """--epochs 3 is three updates on the round's examples: with a frozen teacher (fixed
+    targets) it ends exactly where three one-step updates end, and reports the first
+    step's loss and the last one's."""
+    stepped = make_policy(tiny_model_dir, teacher="frozen", dtype="float32")
+    optimizer = make_optimizer(stepped, stepped.config)
+    losses = [
+        sdpo_update(stepped, optimizer, examples(stepped), stepped.config)["loss"] for _ in range(3)
+    ]
+    grouped = make_policy(tiny_model_dir, teacher="frozen", dtype="float32", epochs=3)
+    metrics = sdpo_update(
+        grouped, make_optimizer(grouped, grouped.config), examples(grouped), grouped.config
+    )
+    assert metrics["loss"] == pytest.approx(losses[0]) and metrics["last_loss"] == pytest.approx(
+        losses[2]
+    )
+    assert grouped.version == 1 and stepped.version == 3  # one new policy per round
+    for name, value in grouped.adapter_state().items():
+        assert torch.allclose(value, stepped.adapter_state()[name], atol=1e-6), name
+
+
+def test_group_advantages_by_hand():
+    # scores 0, 1/2, 1: mean 1/2, standard deviation sqrt(1/6)
+    assert group_advantages([0.0, 0.5, 1.0]) == pytest.approx([-(6**0.5) / 2, 0.0, 6**0.5 / 2])
+    assert group_advantages([0.3, 0.3]) == [0.0, 0.0]  # nothing tells them apart
+
+
+def test_the_hybrid_policy_gradient_raises_the_better_scored_attempt(tiny_model_dir):
+    """lambda 1 (the policy gradient alone): the attempt with the higher score gains
+    log-prob, the other loses it; with equal scores there is no gradient."""
+    policy = make_policy(tiny_model_dir, hybrid=1.0, dtype="float32")
+    better, worse = examples(policy)
+    better.advantage, worse.advantage = group_advantages([1.0, 0.0])
+    before = mean_response_logprobs(
+        policy, [better.student_prompt] * 2, [better.response, worse.response]
+    )
+    sdpo_update(policy, make_optimizer(policy, policy.config), [better, worse], policy.config)
+    after = mean_response_logprobs(
+        policy, [better.student_prompt] * 2, [better.response, worse.response]
+    )
+    assert after[0] > before[0] and after[1] < before[1]
+    same = make_policy(tiny_model_dir, hybrid=1.0, dtype="float32")
+    metrics = sdpo_update(same, make_optimizer(same, same.config), examples(same), same.config)
+    assert metrics["loss"] == 0.0 and metrics["grad_norm"] == 0.0
+
+
+def test_the_contrastive_teacher_runs_in_an_update(tiny_model_dir):
+    """With the control equal to the teacher prompt the feedback changes nothing: the
+    target is the student itself and the loss is zero; with the real control it is not."""
+    policy = make_policy(tiny_model_dir, contrast=1.0, dtype="float32")
+    batch = examples(policy)
+    for example in batch:
+        example.control_prompt = example.teacher_prompt
+    metrics = sdpo_loss(policy, batch, policy.config)
+    assert metrics["loss"] == pytest.approx(0.0, abs=1e-6)
+    for example in batch:
+        example.control_prompt = example.student_prompt
+    assert sdpo_loss(policy, batch, policy.config)["loss"] > 1e-6

@@ -39,10 +39,12 @@ from .base import Completion, ParityError, check_parity
 from .vllm_plugin import OWNER_ENV, SAMPLER_SPIN_S, SPIN_ENV
 
 PARITY_DECODE_TOKENS = 8
-# vLLM-CPU settings measured on this kind of machine (bench/RESULTS.md): bind OpenMP to all
-# cores (its default uses one), a 2 GiB KV cache, and eager mode (compilation costs
+# vLLM-CPU settings measured on this kind of machine (bench/RESULTS.md): OpenMP threads not
+# pinned to cores (vLLM's default pins them to one core here; pinned, two sdpo processes
+# side by side both ran on the same cores, and unpinned sampled no slower alone), their
+# number set by cpu_sharing.fair_threads; a 2 GiB KV cache; eager mode (compilation costs
 # 70-110 s per start for no measured gain at this size). Users may override each.
-CPU_DEFAULTS = {"VLLM_CPU_KVCACHE_SPACE": "2"}
+CPU_DEFAULTS = {"VLLM_CPU_KVCACHE_SPACE": "2", "VLLM_CPU_OMP_THREADS_BIND": "nobind"}
 IN_PROCESS = {"VLLM_ENABLE_V1_MULTIPROCESSING": "0"}
 
 
@@ -52,7 +54,6 @@ def engine_environment(on_gpu: bool) -> None:
     os.environ.setdefault(SPIN_ENV, SAMPLER_SPIN_S)  # vLLM's processes idle while sdpo trains
     os.environ[OWNER_ENV] = str(os.getpid())  # ... and die with this process
     if not on_gpu:
-        os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", f"0-{(os.cpu_count() or 1) - 1}")
         for key, value in CPU_DEFAULTS.items():
             os.environ.setdefault(key, value)
     # vLLM's import emits deprecation warnings of its own dependencies: not the user's concern

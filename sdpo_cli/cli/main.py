@@ -16,6 +16,7 @@ import traceback
 
 import typer
 
+from ..cpu_sharing import MODEL_COMMANDS, share_cpu
 from ..errors import EXIT_INTERNAL, EXIT_USAGE, Interrupted, SdpoError
 from . import calibrate, check, compare, doctor, importing, probe, report, solve, verify
 
@@ -60,6 +61,11 @@ def run() -> None:
         args = [a for a in args[:separator] if a != "--debug"] + args[separator:]
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _interrupt)
+    if args and args[0] in MODEL_COMMANDS and share_cpu():  # before torch loads
+        sys.stderr.write(
+            "note: another sdpo model process is running: threads wait passively "
+            "(OMP_WAIT_POLICY=PASSIVE; set it yourself to choose)\n"
+        )
     try:
         code = app(args=args, prog_name="sdpo", standalone_mode=False)
         if STOPPED_BY:  # typer returns 130 for a KeyboardInterrupt, whatever the signal

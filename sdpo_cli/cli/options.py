@@ -55,6 +55,40 @@ DTYPE = typer.Option(
     help="Weights' dtype: auto (bfloat16 where the hardware computes it, else float32), "
     "bfloat16, float32, float16.",
 )
+EPOCHS = typer.Option(
+    TrainConfig.epochs, "--epochs", help="Optimizer steps per round over its tokens (paper: 1)."
+)
+CONTRAST = typer.Option(
+    TrainConfig.contrast,
+    "--contrast",
+    help="Contrastive teacher's beta: distil only what the feedback changes (0: off).",
+)
+CONTRAST_GATE = typer.Option(
+    TrainConfig.contrast_gate,
+    "--contrast-gate",
+    help="With --contrast: skip positions where the feedback moves no log-prob this much.",
+)
+HYBRID = typer.Option(
+    TrainConfig.hybrid,
+    "--hybrid",
+    help="Weight of a policy gradient on the verifier's graded score, mixed with SDPO (0: off).",
+)
+REPEAT_WEIGHT = typer.Option(
+    TrainConfig.repeat_weight,
+    "--repeat-weight",
+    help="Loss weight of a failure repeating one trained on before (0 skips it).",
+)
+FEEDBACK_ROUNDS = typer.Option(
+    TrainConfig.feedback_rounds,
+    "--feedback-rounds",
+    help="The teacher also sees the distinct feedback of this many earlier rounds.",
+)
+HINT = typer.Option(
+    TrainConfig.hint,
+    "--hint",
+    help="Feedback the teacher sees: full (paper), first (first failing test or the "
+    "error), error (the verdict's first two lines).",
+)
 LORA_RANK = typer.Option(TrainConfig.lora_rank, "--lora-rank", help="LoRA rank.")
 LORA_ALPHA = typer.Option(
     TrainConfig.lora_alpha, "--lora-alpha", help="LoRA alpha (scale = alpha / rank)."

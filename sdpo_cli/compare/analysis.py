@@ -17,6 +17,7 @@ from typing import Any
 
 from .. import metrics as M
 from ..errors import UsageError
+from ..repeats import attempt_key
 from ..runlog import read_jsonl
 from .ratios import WIN_RULE, ArmSample, averaged_curve, averaged_ratio, problem_ratio
 
@@ -72,9 +73,53 @@ def load_runs(out: Path) -> list[dict[str, Any]]:
                 **result,
                 "arm": result.get("arm", result["method"]),
                 "costs": cumulative_costs(attempts, rounds),
+                "rounds_seen": round_shares(attempts),
             }
         )
     return runs
+
+
+FORMAT_FAILURES = ("incorrect_format", "no_answer", "parse_error")
+
+
+def round_shares(attempts: list[dict]) -> list[dict[str, float]]:
+    """Per round, in order: its attempts, the share of distinct attempts (repeats.py: a
+    model repeating itself explores less) and the share of well-formed ones (passed, or
+    failed on something other than the answer's format)."""
+    by_round: dict[int, list[dict]] = {}
+    for attempt in attempts:
+        by_round.setdefault(attempt["round"], []).append(attempt)
+    shares = []
+    for number in sorted(by_round):
+        group = by_round[number]
+        texts = {attempt_key(a["text"]) for a in group}
+        formed = [a for a in group if a["verdict"].get("failure_type") not in FORMAT_FAILURES]
+        shares.append(
+            {
+                "round": number,
+                "attempts": len(group),
+                "distinct": len(texts) / len(group),
+                "well_formed": len(formed) / len(group),
+            }
+        )
+    return shares
+
+
+def mean_round_shares(runs: list[dict]) -> list[dict[str, float]]:
+    """round_shares averaged over an arm's runs, round by round (over the runs that
+    reached each round)."""
+    rows = []
+    for index in range(max((len(r.get("rounds_seen", [])) for r in runs), default=0)):
+        seen = [r["rounds_seen"][index] for r in runs if len(r.get("rounds_seen", [])) > index]
+        rows.append(
+            {
+                "round": index + 1,
+                "runs": len(seen),
+                "distinct": sum(s["distinct"] for s in seen) / len(seen),
+                "well_formed": sum(s["well_formed"] for s in seen) / len(seen),
+            }
+        )
+    return rows
 
 
 def cumulative_costs(attempts: list[dict], rounds: dict[int, dict]) -> dict[str, list[float]]:
@@ -119,6 +164,26 @@ def analyse(runs: list[dict[str, Any]], tested: list[str] | None = None, seed: i
         "baselines": baselines,
         "problems": per_problem,
         "aggregate": aggregate(per_problem, samples, tested, baselines, seed),
+        "cost": arm_costs(runs),
+    }
+
+
+def arm_costs(runs: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Per arm over all its runs: attempts, wall seconds (sampling, verification,
+    training) and seconds per attempt, each method at its own settings."""
+    totals: dict[str, list[float]] = {}
+    for run in runs:
+        seconds = run["costs"]["seconds"]
+        total = totals.setdefault(run["arm"], [0.0, 0.0])
+        total[0] += len(seconds)
+        total[1] += seconds[-1] if seconds else 0.0
+    return {
+        arm: {
+            "attempts": int(attempts),
+            "seconds": round(seconds, 1),
+            "seconds_per_attempt": round(seconds / attempts, 3) if attempts else None,
+        }
+        for arm, (attempts, seconds) in sorted(totals.items())
     }
 
 
@@ -187,6 +252,7 @@ def arm_stats(runs: list[dict], sample: ArmSample, budget: int, seed: int) -> di
             sample.values, lambda s: statistic(sample.curve_of(s)), seed=seed
         ).to_json()
 
+    stats["per_round"] = mean_round_shares(runs)
     stats["ci90"] = {
         "discovery_at_budget": interval(lambda c: c[budget]),
         "mean_attempts": interval(M.mean_truncated),

@@ -9,6 +9,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, Callable
 
+from ..cpu_sharing import SIBLINGS, share_cpu
 from .jobs import Job, pending
 from .worker import Worker
 
@@ -47,9 +48,13 @@ def run_local(
             worker.close()
         progress({"queued": 0, "running": 0, "done": done, "failed": 0, "total": total})
         return len(todo)
+    share_cpu(side_by_side=True)  # the workers inherit it: they run side by side
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_start_worker, initargs=(todo[0],)
+        max_workers=workers,
+        mp_context=context,
+        initializer=_start_worker,
+        initargs=(todo[0], min(workers, len(todo))),
     ) as pool:
         futures = {pool.submit(_run_job, job, str(out)): job for job in todo}
         for future in as_completed(futures):
@@ -68,7 +73,8 @@ def run_local(
     return len(todo)
 
 
-def _start_worker(first: Job) -> None:
+def _start_worker(first: Job, workers: int) -> None:
+    SIBLINGS["count"] = workers - 1
     _WORKER["worker"] = Worker(first)
 
 

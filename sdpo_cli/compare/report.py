@@ -88,6 +88,29 @@ def power_lines(analysis: dict[str, Any]) -> list[str]:
     return lines
 
 
+SHOWN_ROUNDS = 8
+
+
+def round_lines(analysis: dict[str, Any]) -> list[str]:
+    """Per problem and arm, each round's share of distinct and of well-formed attempts
+    (mean over runs; best-of-k's rounds are its pool's batches)."""
+    lines = [
+        "## Attempts per round: distinct / well-formed",
+        "",
+        f"Shares of each round's attempts (first {SHOWN_ROUNDS} rounds; mean over runs): "
+        "distinct texts, and attempts that did not fail on the answer's format.",
+        "",
+        "| problem | arm | " + " | ".join(f"r{i}" for i in range(1, SHOWN_ROUNDS + 1)) + " |",
+        "|---|---|" + "---|" * SHOWN_ROUNDS,
+    ]
+    for pid, problem in analysis["problems"].items():
+        for arm, s in problem["arms"].items():
+            cells = [f"{r['distinct']:.2f} / {r['well_formed']:.2f}" for r in s["per_round"]]
+            cells = (cells + ["-"] * SHOWN_ROUNDS)[:SHOWN_ROUNDS]
+            lines.append(f"| {pid} | {arm} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def markdown(analysis: dict[str, Any], settings: dict[str, Any]) -> str:
     lines = [
         "# sdpo compare",
@@ -115,6 +138,13 @@ def markdown(analysis: dict[str, Any], settings: dict[str, Any]) -> str:
             f"| {a['mean_attempts']:.1f} | {versus or '-'} |"
         )
     lines += ["", "## Power", "", *power_lines(analysis)]
+    lines += ["", "## Cost", "", "| arm | attempts | wall seconds | seconds per attempt |"]
+    lines.append("|---|---|---|---|")
+    for arm, c in analysis["cost"].items():
+        lines.append(
+            f"| {arm} | {c['attempts']} | {c['seconds']} | {_number(c['seconds_per_attempt'])} |"
+        )
+    lines += ["", *round_lines(analysis)]
     lines += [
         "",
         "Discovery@k for sequential arms is a Kaplan-Meier curve over seeds (unsolved runs "
@@ -124,6 +154,8 @@ def markdown(analysis: dict[str, Any], settings: dict[str, Any]) -> str:
         "tokens processed and wall seconds are in report.json and discovery-*.png.",
         "",
         "![discovery curves](discovery.png)",
+        "",
+        "![discovery against wall seconds](discovery-seconds.png)",
         "",
     ]
     return "\n".join(lines)

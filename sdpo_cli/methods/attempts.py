@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import activity
 from ..backends.base import Completion
+from ..cpu_sharing import fair_threads
 from ..seeds import stream_seed
 from ..verifiers.base import Verdict, Verifier
 
@@ -120,7 +121,7 @@ def sample_and_verify(
     context's tally; returns them in index order."""
     start = time.monotonic()
     params = context.config.sampling
-    activity.phase("sampling", round=spec.round, attempts=n)
+    begin_batch(context, spec, n)
     completions = context.sampler.sample(prompt_ids, n, params, spec.seed) if n else []
     return _verify_and_log(context, completions, time.monotonic() - start, spec)
 
@@ -131,9 +132,17 @@ def sample_each_and_verify(
     """One attempt per prompt, otherwise as sample_and_verify."""
     start = time.monotonic()
     params = context.config.sampling
-    activity.phase("sampling", round=spec.round, attempts=len(prompts))
+    begin_batch(context, spec, len(prompts))
     completions = context.sampler.sample_each(prompts, params, spec.seed) if prompts else []
     return _verify_and_log(context, completions, time.monotonic() - start, spec)
+
+
+def begin_batch(context: "MethodContext", spec: BatchSpec, n: int) -> None:
+    """Before a batch: say so, and on a CPU take this process's fair share of threads
+    (cpu_sharing.py: fewer while other model processes run)."""
+    activity.phase("sampling", round=spec.round, attempts=n)
+    if getattr(context.policy, "device", "cpu") == "cpu":
+        fair_threads()
 
 
 def _verify_and_log(

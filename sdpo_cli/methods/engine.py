@@ -8,6 +8,7 @@ from typing import Any
 from .. import activity
 from ..backends.registry import build_sampler, resolve_backend
 from ..config import SolveConfig
+from ..cpu_sharing import fair_threads
 from ..hardware import choose_dtype, cpu_flags, shown_flags
 from ..models import ModelSource, resolve_model
 from ..train.allocator import keep_freed_memory
@@ -41,6 +42,8 @@ def load_engine(config: SolveConfig, sampler=None) -> Engine:
     activity.phase("loading model")
     source = resolve_model(config.model, config.model_args.revision)
     device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cpu":  # threads for the CPUs this process may use, shared (cpu_sharing.py)
+        fair_threads()
     flags = cpu_flags()
     dtype, why = choose_dtype(config.train.dtype, device, flags)
     chosen = {"dtype": dtype, "why": why, "cpu_flags": shown_flags(flags)}

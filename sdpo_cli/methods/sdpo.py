@@ -23,9 +23,10 @@ from ..backends.base import check_parity
 from ..config import SolveConfig
 from ..errors import RunError
 from ..problem import Problem
-from ..reprompt import fit_teacher_messages, pick_demonstration
+from ..repeats import attempt_key
+from ..reprompt import control_messages, fit_teacher_messages, hint_text, pick_demonstration
 from ..train.policy import Policy
-from ..train.update import Example, make_optimizer, sdpo_update
+from ..train.update import Example, group_advantages, make_optimizer, sdpo_update
 from .attempts import (
     Attempt,
     BatchSpec,
@@ -39,31 +40,75 @@ from .base import MethodContext
 
 
 def build_examples(
-    policy: Policy, problem: Problem, attempts: list[Attempt], config: SolveConfig
+    policy: Policy,
+    problem: Problem,
+    attempts: list[Attempt],
+    config: SolveConfig,
+    trained: set[str] | None = None,
+    earlier_feedback: Sequence[str] = (),
 ) -> list[Example]:
-    """Student and teacher contexts for each attempt of a round (paper Table 2)."""
+    """Student and teacher contexts for each attempt of a round (paper Table 2).
+    `trained`: the keys (repeats.py) of the attempts trained on before; an attempt
+    repeating one of them, or an earlier one of its round, gets the loss weight
+    `repeat_weight` (masked out at 0). `earlier_feedback`: the distinct feedback of the
+    last `feedback_rounds` rounds, which the teacher sees before the attempt's own."""
+    seen = set(trained or ())
     student_prompt = policy.chat_ids(problem.messages())
+    control = policy.chat_ids(control_messages(problem)) if config.train.contrast else None
     texts = [a.completion.text for a in attempts]
     passed = [a.passed for a in attempts]
+    advantages = group_advantages([a.verdict.score for a in attempts])
     examples = []
     for i, attempt in enumerate(attempts):
+        key = attempt_key(attempt.completion.text)
+        weight = config.train.repeat_weight if key in seen else 1.0
+        seen.add(key)
+        feedback = teacher_feedback(earlier_feedback, attempt.verdict.feedback, config.train.hint)
         messages = fit_teacher_messages(
             problem,
-            attempt.verdict.feedback,
+            feedback,
             pick_demonstration(i, passed, texts),
             problem.limits.feedback_chars,
             config.train.teacher_prompt_tokens,
             policy.count_tokens,
         )
+        if not weight:
+            messages = None  # a skipped repeat: no teacher signal
         examples.append(
             Example(
                 student_prompt,
                 policy.chat_ids(messages) if messages else None,
                 attempt.completion.token_ids,
                 attempt.completion.logprobs,
+                control if messages else None,
+                advantages[i],
+                weight,
             )
         )
     return examples
+
+
+def teacher_feedback(earlier: Sequence[str], own: str | None, hint: str) -> str | None:
+    """The feedback in the teacher's context: each distinct earlier feedback, then the
+    attempt's own, each in the run's hint format, separated by blank lines."""
+    pieces = []
+    for text in [*earlier, own]:
+        if text and text.strip():
+            piece = hint_text(text, hint)
+            if piece not in pieces:
+                pieces.append(piece)
+    return "\n\n".join(pieces) or None
+
+
+def distinct_feedback(rounds: Sequence[Sequence[Attempt]]) -> list[str]:
+    """The distinct feedback strings of some rounds' attempts, oldest first."""
+    found: list[str] = []
+    for attempts in rounds:
+        for attempt in attempts:
+            text = attempt.verdict.feedback
+            if text and text.strip() and text not in found:
+                found.append(text)
+    return found
 
 
 class Sdpo:
@@ -96,6 +141,10 @@ class SdpoSearch:
         self.context, self.tally = context, context.tally
         self.round_metrics: list[dict[str, Any]] = []
         self.trained_round = 0
+        self.trained_texts: set[str] = set()
+        """Keys of the attempts trained on so far (repeat_weight)."""
+        self.trained_rounds: list[list[Attempt]] = []
+        """The attempts of each round trained on so far (feedback_rounds)."""
         self._writer: ThreadPoolExecutor | None = None
         self._pending: Future | None = None
 
@@ -163,6 +212,10 @@ class SdpoSearch:
         logged = [a for a in (logged or []) if a.phase == "search"]
         self.round_metrics = self.log.rounds() if self.log else []
         done = [a for a in logged if a.round <= self.trained_round]
+        self.trained_texts = {attempt_key(a.completion.text) for a in done}
+        self.trained_rounds = [
+            [a for a in done if a.round == number] for number in sorted({a.round for a in done})
+        ]
         used = self.offset + len(done)
         prompt_ids = self.policy.chat_ids(self.problem.messages())
         round_no = self.trained_round
@@ -194,7 +247,13 @@ class SdpoSearch:
         logged and the training state checkpointed; returns the round's record."""
         start = time.monotonic()
         activity.phase("updating", round=round_no, attempts=len(attempts))
-        examples = build_examples(self.policy, self.problem, attempts, self.config)
+        rounds_back = self.config.train.feedback_rounds
+        earlier = distinct_feedback(self.trained_rounds[-rounds_back:]) if rounds_back else []
+        examples = build_examples(
+            self.policy, self.problem, attempts, self.config, self.trained_texts, earlier
+        )
+        self.trained_texts.update(attempt_key(a.completion.text) for a in attempts)
+        self.trained_rounds.append(attempts)
         metrics = sdpo_update(self.policy, self.optimizer, examples, self.config.train)
         self.tally.train_s += time.monotonic() - start
         if metrics.get("sampler_gap") is not None:

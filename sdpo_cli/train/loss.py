@@ -14,7 +14,7 @@ The functions take logits over the whole vocabulary ([..., V], in the model's dt
 With top-K support only K log-probs per side and each row's normaliser are needed, so
 the vocabulary-wide fp32 log-softmax is never materialised: the normaliser is computed
 in row chunks, and the student's gradient is written straight into the logits' gradient
-(`TopKLogProbs`). A round's 1,500 response tokens over 49k ids make each vocabulary-wide
+(`SelectedLogProbs`). A round's 1,500 response tokens over 49k ids make each vocabulary-wide
 fp32 tensor 0.3 GB (bench/RESULTS.md).
 """
 
@@ -59,21 +59,20 @@ def token_log_probs(
     return wide(logits.detach().gather(-1, ids.unsqueeze(-1)).squeeze(-1)) - normaliser
 
 
-class TopKLogProbs(torch.autograd.Function):
-    """The k largest log-probs of softmax(logits) per row and their ids: logits [R, V],
-    `normaliser` [R] their row_logsumexp; returns log-probs [R, k] (at least fp32) and
-    ids [R, k]. The backward writes the logits' gradient directly, chunk by chunk:
-    d/dz_j = g_j [j among the ids] - softmax(z)_j * sum_i g_i."""
+class SelectedLogProbs(torch.autograd.Function):
+    """log softmax(logits) at the given ids, with a gradient: logits [R, V], `normaliser`
+    [R] their row_logsumexp, ids [R, k]; returns log-probs [R, k] (at least fp32). The
+    backward writes the logits' gradient directly, chunk by chunk, without a
+    vocabulary-wide fp32 log-softmax: d/dz_j = g_j [j among the ids] - softmax(z)_j *
+    sum_i g_i."""
 
     @staticmethod
-    def forward(ctx, logits, normaliser, k: int):
-        values, ids = logits.topk(k, dim=-1)
+    def forward(ctx, logits, normaliser, ids):
         ctx.save_for_backward(logits, normaliser, ids)
-        ctx.mark_non_differentiable(ids)
-        return wide(values) - normaliser[:, None], ids
+        return wide(logits.gather(-1, ids)) - normaliser[:, None]
 
     @staticmethod
-    def backward(ctx, grad_top, grad_ids):
+    def backward(ctx, grad_top):
         logits, normaliser, ids = ctx.saved_tensors
         grad = torch.empty_like(logits)
         total = grad_top.sum(-1, keepdim=True)
@@ -82,6 +81,13 @@ class TopKLogProbs(torch.autograd.Function):
             probs = (wide(logits[rows]) - normaliser[rows, None]).exp_()
             grad[rows] = probs.mul_(-total[rows]).scatter_add_(-1, ids[rows], grad_top[rows])
         return grad, None, None
+
+
+def top_log_probs(logits, normaliser, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The k largest log-probs of softmax(logits) per row [R, k], with a gradient, and
+    their ids [R, k]."""
+    ids = logits.detach().topk(k, dim=-1).indices
+    return SelectedLogProbs.apply(logits, normaliser, ids), ids
 
 
 def topk_support(
@@ -101,7 +107,7 @@ def topk_support(
     )
     if student_normaliser is None:
         student_normaliser = row_logsumexp(student_logits)
-    student_top, ids = TopKLogProbs.apply(student_logits, student_normaliser.reshape(-1), k)
+    student_top, ids = top_log_probs(student_logits, student_normaliser.reshape(-1), k)
     teacher_top = wide(teacher_logits.gather(-1, ids)) - row_logsumexp(teacher_logits)[:, None]
     student_tail = log1mexp(torch.logsumexp(student_top, dim=-1, keepdim=True))
     teacher_tail = log1mexp(torch.logsumexp(teacher_top, dim=-1, keepdim=True))
@@ -128,6 +134,40 @@ def divergence(
         torch.stack([student_logp + math.log(1 - alpha), teacher_logp + math.log(alpha)]), dim=0
     )
     return (1 - alpha) * kl(student_logp, mixture) + alpha * kl(teacher_logp, mixture)
+
+
+ADVANTAGE_CLIP = 5.0
+
+
+def contrastive_target(
+    student_logits: torch.Tensor,
+    teacher_logits: torch.Tensor,
+    control_logits: torch.Tensor,
+    beta: float,
+    student_normaliser: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The contrastive teacher: log q~ = log p_s + beta * clip(log q(.|x, f) - log
+    q(.|x, control), +-ADVANTAGE_CLIP), as logits [R, V] (the loss's support renormalises
+    them), and per position the largest |difference| over the vocabulary [R] (for the
+    gate). The control is the same reprompt without the feedback, so the template's own
+    effect on the teacher cancels and only what the feedback changes is distilled; the
+    clip at 5 is the paper's clip of the per-token advantage. No gradient."""
+    with torch.no_grad():
+        if student_normaliser is None:
+            student_normaliser = row_logsumexp(student_logits)
+        rows = []
+        largest = []
+        for s, t, c, n in zip(
+            student_logits.split(ROWS_PER_CHUNK),
+            teacher_logits.split(ROWS_PER_CHUNK),
+            control_logits.split(ROWS_PER_CHUNK),
+            student_normaliser.split(ROWS_PER_CHUNK),
+        ):
+            difference = torch.log_softmax(wide(t), -1) - torch.log_softmax(wide(c), -1)
+            difference.clamp_(-ADVANTAGE_CLIP, ADVANTAGE_CLIP)
+            largest.append(difference.abs().amax(-1))
+            rows.append(wide(s) - n[:, None] + beta * difference)
+        return torch.cat(rows), torch.cat(largest)
 
 
 def importance_weights(

@@ -15,7 +15,14 @@ from dataclasses import dataclass
 import torch
 
 from ..config import TrainConfig
-from .loss import importance_weights, row_logsumexp, sdpo_token_losses, token_log_probs
+from .loss import (
+    SelectedLogProbs,
+    contrastive_target,
+    importance_weights,
+    row_logsumexp,
+    sdpo_token_losses,
+    token_log_probs,
+)
 from .policy import Policy
 from .shared_prompt import SharedPrompt
 from .teacher import SharedTeacher, ema_step
@@ -27,6 +34,20 @@ class Example:
     teacher_prompt: list[int] | None  # None: no teacher signal, masked out
     response: list[int]
     sampler_logprobs: list[float] | None = None
+    control_prompt: list[int] | None = None
+    """The teacher prompt without the feedback (the contrastive teacher's control)."""
+    advantage: float = 0.0
+    """The attempt's group-normalised verifier score (the graded-score hybrid)."""
+    weight: float = 1.0
+    """The attempt's loss weight (repeat_weight for a repeated failure)."""
+
+
+def group_advantages(scores: list[float]) -> list[float]:
+    """(score - mean) / std over a round's attempts; all zero when the scores are equal
+    (nothing to tell the attempts apart)."""
+    mean = sum(scores) / len(scores)
+    std = (sum((s - mean) ** 2 for s in scores) / len(scores)) ** 0.5
+    return [(s - mean) / std if std > 1e-8 else 0.0 for s in scores]
 
 
 def make_optimizer(policy: Policy, train: TrainConfig) -> torch.optim.Optimizer:
@@ -39,8 +60,11 @@ def make_optimizer(policy: Policy, train: TrainConfig) -> torch.optim.Optimizer:
 def sdpo_update(
     policy: Policy, optimizer: torch.optim.Optimizer, examples: list[Example], train: TrainConfig
 ) -> dict:
-    """Apply one update with the loss, clipping and teacher settings of `train`; returns
-    its metrics. With no active attempt, nothing changes."""
+    """Apply one update, `train.epochs` optimizer steps over the examples, with the loss,
+    clipping and teacher settings of `train`; returns its metrics: those of the first
+    step (the loss the round starts from, and the sampler-trainer gap, which is a parity
+    check only before the first step), and the last step's loss. With no active attempt,
+    nothing changes."""
     active = [e for e in examples if e.teacher_prompt is not None and e.response]
     metrics = {
         "active_attempts": len(active),
@@ -53,15 +77,21 @@ def sdpo_update(
     }
     if not active:
         return metrics
-    optimizer.zero_grad(set_to_none=True)
-    policy.model.train()
-    metrics.update(_accumulate(policy, active, train, backward=True))
-    grad_norm = torch.nn.utils.clip_grad_norm_(policy.trainable_parameters(), train.grad_clip)
-    optimizer.step()
-    policy.model.eval()
-    ema_step(policy, train)
+    for epoch in range(train.epochs):
+        optimizer.zero_grad(set_to_none=True)
+        policy.model.train()
+        step = _accumulate(policy, active, train, backward=True)
+        grad_norm = torch.nn.utils.clip_grad_norm_(policy.trainable_parameters(), train.grad_clip)
+        optimizer.step()
+        policy.model.eval()
+        ema_step(policy, train)
+        if epoch == 0:
+            metrics.update(step, grad_norm=float(grad_norm))
+        else:
+            for key in ("teacher_forward_s", "student_forward_backward_s"):
+                metrics[key] = round(metrics[key] + step[key], 3)
+    metrics["last_loss"] = step["loss"]
     policy.version += 1
-    metrics["grad_norm"] = float(grad_norm)
     return metrics
 
 
@@ -85,6 +115,11 @@ def _accumulate(policy: Policy, active: list[Example], train: TrainConfig, backw
     for prompt, group in _by_student_prompt(active).items():
         clock = time.perf_counter()
         teacher = SharedTeacher(policy, [e.teacher_prompt for e in group], train)
+        control = (
+            SharedTeacher(policy, [e.control_prompt for e in group], train)
+            if train.contrast
+            else None
+        )
         teacher_s += time.perf_counter() - clock
         clock = time.perf_counter()
         shared = SharedPrompt(policy, list(prompt))
@@ -94,10 +129,21 @@ def _accumulate(policy: Policy, active: list[Example], train: TrainConfig, backw
             responses = [e.response for e in chunk]
             clock = time.perf_counter()
             teacher_logits = teacher.response_logits(responses, [e.teacher_prompt for e in chunk])
+            control_logits = (
+                control.response_logits(responses, [e.control_prompt for e in chunk])
+                if control is not None
+                else None
+            )
             teacher_s += time.perf_counter() - clock
             clock = time.perf_counter()
             part = _token_losses(
-                shared.response_logits(responses), teacher_logits, chunk, train, total, backward
+                shared.response_logits(responses),
+                teacher_logits,
+                control_logits,
+                chunk,
+                train,
+                total,
+                backward,
             )
             student_s += time.perf_counter() - clock
             for key, value in part.items():
@@ -120,18 +166,26 @@ def _accumulate(policy: Policy, active: list[Example], train: TrainConfig, backw
 def _token_losses(
     student_logits: torch.Tensor,
     teacher_logits: torch.Tensor,
+    control_logits: torch.Tensor | None,
     examples: list[Example],
     train: TrainConfig,
     total: int,
     backward: bool,
 ) -> dict[str, float]:
-    """Loss terms of a micro-batch's response tokens (student and teacher logits [R, V],
-    the examples' responses one after another); with `backward`, the gradient of their
-    share of the mean loss over all `total` active tokens."""
+    """Loss terms of a micro-batch's response tokens (student, teacher and, for the
+    contrastive teacher, control logits [R, V], the examples' responses one after
+    another); with `backward`, the gradient of their share of the mean loss over all
+    `total` active tokens (gated positions count in `total` with a loss of 0)."""
     device = student_logits.device
     response_ids = torch.tensor([t for e in examples for t in e.response], device=device)
     sampler = _sampler_logprobs(examples, device)
     normaliser = row_logsumexp(student_logits)  # one pass over the vocabulary, used twice
+    gate = None
+    if control_logits is not None:
+        teacher_logits, largest = contrastive_target(
+            student_logits, teacher_logits, control_logits, train.contrast, normaliser
+        )
+        gate = (largest >= train.contrast_gate).to(normaliser.dtype)
     per_token = sdpo_token_losses(
         student_logits, teacher_logits, train.alpha, train.topk, normaliser
     )
@@ -144,7 +198,16 @@ def _token_losses(
     else:
         weights = importance_weights(token_logp, sampler, train.is_clip)
         gap, gap_tokens = (token_logp - sampler).abs().sum().item(), len(sampler)
-    loss = (per_token * weights).sum() / total
+    attempt_weights = torch.tensor([e.weight for e in examples for _ in e.response], device=device)
+    terms = per_token * (weights if gate is None else weights * gate) * attempt_weights
+    if train.hybrid:
+        advantages = torch.tensor(
+            [e.advantage for e in examples for _ in e.response], device=device
+        )
+        sampled = SelectedLogProbs.apply(student_logits, normaliser, response_ids[:, None])
+        policy_gradient = -(advantages * weights * sampled.squeeze(-1))
+        terms = (1 - train.hybrid) * terms + train.hybrid * policy_gradient
+    loss = terms.sum() / total
     if backward:
         loss.backward()
     return {

@@ -9,8 +9,8 @@ a "Time Limit Exceeded" verdict. Anything else means the checker itself broke,
 and that is never the attempt's fault: a command that cannot start, one killed by a
 signal, one that exits with another status, one past the output cap, or JSON whose
 fields have the wrong types raise VerifierError. The command is the user's own, trusted
-program, so it is not isolated, but its timeout, process-group kill and output cap are
-enforced.
+program, so it is not isolated, but its time limits, process-group kill and output cap
+are enforced.
 """
 
 from __future__ import annotations
