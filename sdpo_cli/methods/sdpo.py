@@ -63,17 +63,16 @@ def build_examples(
         key = attempt_key(attempt.completion.text)
         weight = config.train.repeat_weight if key in seen else 1.0
         seen.add(key)
-        feedback = teacher_feedback(earlier_feedback, attempt.verdict.feedback, config.train.hint)
-        messages = fit_teacher_messages(
-            problem,
-            feedback,
-            pick_demonstration(i, passed, texts),
-            problem.limits.feedback_chars,
-            config.train.teacher_prompt_tokens,
-            policy.count_tokens,
-        )
-        if not weight:
-            messages = None  # a skipped repeat: no teacher signal
+        messages = None  # a skipped repeat (weight 0) has no teacher signal
+        if weight:
+            messages = fit_teacher_messages(
+                problem,
+                teacher_feedback(earlier_feedback, attempt.verdict.feedback, config.train.hint),
+                pick_demonstration(i, passed, texts),
+                problem.limits.feedback_chars,
+                config.train.teacher_prompt_tokens,
+                policy.count_tokens,
+            )
         examples.append(
             Example(
                 student_prompt,
@@ -141,10 +140,8 @@ class SdpoSearch:
         self.context, self.tally = context, context.tally
         self.round_metrics: list[dict[str, Any]] = []
         self.trained_round = 0
-        self.trained_texts: set[str] = set()
-        """Keys of the attempts trained on so far (repeat_weight)."""
         self.trained_rounds: list[list[Attempt]] = []
-        """The attempts of each round trained on so far (feedback_rounds)."""
+        """The attempts of each round trained on so far (repeat_weight, feedback_rounds)."""
         self._writer: ThreadPoolExecutor | None = None
         self._pending: Future | None = None
 
@@ -212,7 +209,6 @@ class SdpoSearch:
         logged = [a for a in (logged or []) if a.phase == "search"]
         self.round_metrics = self.log.rounds() if self.log else []
         done = [a for a in logged if a.round <= self.trained_round]
-        self.trained_texts = {attempt_key(a.completion.text) for a in done}
         self.trained_rounds = [
             [a for a in done if a.round == number] for number in sorted({a.round for a in done})
         ]
@@ -249,10 +245,10 @@ class SdpoSearch:
         activity.phase("updating", round=round_no, attempts=len(attempts))
         rounds_back = self.config.train.feedback_rounds
         earlier = distinct_feedback(self.trained_rounds[-rounds_back:]) if rounds_back else []
+        trained = {attempt_key(a.completion.text) for past in self.trained_rounds for a in past}
         examples = build_examples(
-            self.policy, self.problem, attempts, self.config, self.trained_texts, earlier
+            self.policy, self.problem, attempts, self.config, trained, earlier
         )
-        self.trained_texts.update(attempt_key(a.completion.text) for a in attempts)
         self.trained_rounds.append(attempts)
         metrics = sdpo_update(self.policy, self.optimizer, examples, self.config.train)
         self.tally.train_s += time.monotonic() - start
