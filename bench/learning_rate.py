@@ -64,8 +64,8 @@ def main() -> None:
             spec = BatchSpec(100 + update, 1, update, policy.version)
             attempts = sample_and_verify(context, prompt, args.batch, spec)
             examples = build_examples(policy, problem, attempts, config)
-            metrics = sdpo_update(policy, optimizer, examples, config.train)
-            after = sdpo_loss(policy, examples, config.train)["loss"]
+            metrics = sdpo_update(policy, optimizer, examples, config.train, config.sampling)
+            after = sdpo_loss(policy, examples, config.train, config.sampling)["loss"]
             now = mean_response_logprobs(policy, [prompt] * len(held_out), held_out)
             shift = sum(abs(a - b) for a, b in zip(now, initial)) / len(now)
             rows.append(

@@ -150,3 +150,18 @@ def wilson(successes: int, n: int, z: float = 1.645) -> Interval:
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return Interval(max(0.0, centre - half), min(1.0, centre + half))
+
+
+def difference_interval(a: int, n_a: int, b: int, n_b: int) -> Interval:
+    """Interval of the difference of two binomial proportions a/n_a - b/n_b from their
+    90% Wilson intervals (Newcombe 1998, method 10); unbounded where either group is
+    empty."""
+    if not n_a or not n_b:
+        return Interval(None, None)
+    p, q = a / n_a, b / n_b
+    lp, up = wilson(a, n_a).low, wilson(a, n_a).high
+    lq, uq = wilson(b, n_b).low, wilson(b, n_b).high
+    return Interval(
+        p - q - math.sqrt((p - lp) ** 2 + (uq - q) ** 2),
+        p - q + math.sqrt((up - p) ** 2 + (q - lq) ** 2),
+    )

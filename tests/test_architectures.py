@@ -1,7 +1,8 @@
 """Tiny Llama, Qwen3, Gemma and Mistral models, each built from its config and saved as
 a model folder, solve end to end through `sdpo solve --model FOLDER`: a failed round,
 an SDPO update (on vLLM also the in-memory weight sync, checked by the sampler-trainer
-gap of the update), then the verified solution. On the hf backend and on vLLM."""
+gap of the update, at a temperature and top-p), then the verified solution. On the hf
+backend and on vLLM."""
 
 import importlib.util
 import json
@@ -46,6 +47,10 @@ def test_each_architecture_solves_end_to_end(tmp_path, architecture_dir, backend
         12,
         "--chat-template-args",
         "enable_thinking=false",  # Qwen3's switch; other templates ignore it
+        "--temperature",  # sampler and trainer agree on the tempered, truncated distribution
+        0.7,
+        "--top-p",
+        0.95,
         "--out",
         tmp_path / "run",
         "--json",

@@ -35,3 +35,33 @@ def test_the_gpu_check_runs_at_toy_size():
     assert figures["shape"] == "tiny" and figures["backend"] == "hf"
     assert figures["sampling_tokens_per_s"] > 0 and figures["sdpo_round_s"] > 0
     assert figures["sampler_gap"] < 0.2
+
+
+def test_the_frontier_split_keeps_shipped_problems_for_tuning_and_alternates_the_rest(tmp_path):
+    frontier = tmp_path / "frontier"
+    frontier.mkdir()
+    for pid in ("reverse-string", "HumanEval-41", "HumanEval-2", "HumanEval-23", "HumanEval-7"):
+        (frontier / f"{pid}.json").write_text(json.dumps({"id": pid}))
+    result = subprocess.run(
+        [
+            sys.executable,
+            "bench/split.py",
+            str(frontier),
+            "--tuning",
+            str(tmp_path / "t"),
+            "--evaluation",
+            str(tmp_path / "e"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    # imported ids sorted: HumanEval-2, -23, -41, -7; first, third to tuning
+    assert sorted(p.stem for p in (tmp_path / "t").iterdir()) == [
+        "HumanEval-2",
+        "HumanEval-41",
+        "reverse-string",
+    ]
+    assert sorted(p.stem for p in (tmp_path / "e").iterdir()) == ["HumanEval-23", "HumanEval-7"]

@@ -7,6 +7,7 @@ from tiny_model import adapted_policy, full_sequence_logits
 
 from sdpo_cli.backends.hf import HFSampler, draw
 from sdpo_cli.config import SamplingConfig
+from sdpo_cli.train.loss import nucleus_log_probs
 from sdpo_cli.train.shared_prompt import SharedPrompt, common_prefix_length, mean_response_logprobs
 from sdpo_cli.train.teacher import SharedTeacher, combine_teacher
 
@@ -18,15 +19,24 @@ def prompts(policy):
     ]
 
 
-def test_sampler_logprobs_are_the_adapted_policy_logprobs(tiny_model_dir):
+@pytest.mark.parametrize(
+    "params",
+    [
+        SamplingConfig(max_new_tokens=10),
+        SamplingConfig(temperature=0.5, top_p=0.9, max_new_tokens=10),
+    ],
+)
+def test_sampler_logprobs_are_those_of_the_sampled_distribution(tiny_model_dir, params):
+    """The log-probs a completion carries are the adapted policy's, tempered and truncated
+    as the tokens were drawn: what the importance weight compares against."""
     policy = adapted_policy(tiny_model_dir)
     batch = prompts(policy)  # different lengths: left padding and positions are exercised
-    completions = HFSampler(policy).sample_each(batch, SamplingConfig(max_new_tokens=10), seed=3)
+    completions = HFSampler(policy).sample_each(batch, params, seed=3)
     with torch.no_grad():
         for prompt, completion in zip(batch, completions):
-            logits = full_sequence_logits(policy, [prompt], [completion.token_ids])
-            logp = torch.log_softmax(logits.float(), -1)
-            want = logp.gather(-1, torch.tensor(completion.token_ids)[:, None]).squeeze(-1)
+            logits = full_sequence_logits(policy, [prompt], [completion.token_ids]).float()
+            ids = torch.tensor(completion.token_ids)
+            want = nucleus_log_probs(logits / params.temperature, ids, params.top_p)
             assert torch.allclose(torch.tensor(completion.logprobs), want, atol=1e-4)
             assert completion.prompt_tokens == len(prompt) and 1 <= len(completion.token_ids) <= 10
 
@@ -58,15 +68,26 @@ def test_greedy_decoding_follows_the_argmax(tiny_model_dir):
 def test_draw_follows_the_distribution_and_the_nucleus():
     generator = torch.Generator().manual_seed(0)
     logits = torch.log(torch.tensor([[0.6, 0.3, 0.1, 0.0]])).expand(20000, -1)
-    counts = torch.bincount(draw(logits, SamplingConfig(), generator), minlength=4).float() / 20000
+
+    def shares(params):
+        tokens, logp = draw(logits, params, generator)
+        return torch.bincount(tokens, minlength=4).float() / 20000, tokens, logp
+
+    counts, tokens, logp = shares(SamplingConfig())
     assert torch.allclose(counts, torch.tensor([0.6, 0.3, 0.1, 0.0]), atol=0.015)
-    nucleus = (
-        torch.bincount(draw(logits, SamplingConfig(top_p=0.8), generator), minlength=4).float()
-        / 20000
-    )
+    assert torch.allclose(logp, torch.log(torch.tensor([0.6, 0.3, 0.1]))[tokens])
+    # top-p 0.8 keeps 0.6 and 0.3 (the mass ranked above 0.1 is 0.9): 2/3, 1/3
+    nucleus, tokens, logp = shares(SamplingConfig(top_p=0.8))
     assert nucleus[2] == 0 and nucleus[3] == 0 and abs(nucleus[0] - 2 / 3) < 0.015
-    assert draw(logits[:3], SamplingConfig(top_p=0.1), generator).tolist() == [0, 0, 0]
-    assert draw(logits[:2], SamplingConfig(temperature=0.0), generator).tolist() == [0, 0]
+    assert torch.allclose(logp, torch.log(torch.tensor([2 / 3, 1 / 3]))[tokens])
+    # temperature 0.5 squares the probabilities: 0.36, 0.09, 0.01 over 0.46
+    tempered, tokens, logp = shares(SamplingConfig(temperature=0.5))
+    want = torch.tensor([0.36, 0.09, 0.01, 0.0]) / 0.46
+    assert torch.allclose(tempered, want, atol=0.015)
+    assert torch.allclose(logp, want[tokens].log())
+    assert draw(logits[:3], SamplingConfig(top_p=0.1), generator)[0].tolist() == [0, 0, 0]
+    greedy, logp = draw(logits[:2], SamplingConfig(temperature=0.0), generator)
+    assert greedy.tolist() == [0, 0] and torch.allclose(logp, torch.log(torch.tensor(0.6)))
 
 
 @pytest.mark.parametrize("targets", [("all-linear",), ("gate_proj", "up_proj", "down_proj")])

@@ -11,8 +11,10 @@ from sdpo_cli.train.loss import (
     divergence,
     importance_weights,
     log1mexp,
+    nucleus_log_probs,
     row_logsumexp,
     sdpo_token_losses,
+    tempered,
     token_log_probs,
     top_log_probs,
     topk_support,
@@ -151,6 +153,25 @@ def test_token_log_probs(monkeypatch):
     got = token_log_probs(logits, ids, row_logsumexp(logits))
     assert not got.requires_grad
     assert torch.allclose(got, torch.log_softmax(logits, -1)[torch.arange(5), ids], atol=1e-12)
+
+
+def test_nucleus_log_probs(monkeypatch):
+    """Probabilities 0.5, 0.3, 0.15, 0.05: top-p 0.7 keeps 0.5 and 0.3 (mass above 0.15 is
+    0.8), renormalised to 5/8, 3/8; an id outside the nucleus is scored against the same
+    mass (0.15 / 0.8); top-p 1 is the plain log-prob; top-p 0.2 keeps the top token only."""
+    monkeypatch.setattr(loss_module, "ROWS_PER_CHUNK", 1)
+    logits = logp(0.5, 0.3, 0.15, 0.05).expand(3, -1)
+    ids = torch.tensor([0, 1, 2])
+    want = torch.tensor([5 / 8, 3 / 8, 0.15 / 0.8], dtype=torch.float64).log()
+    assert torch.allclose(nucleus_log_probs(logits, ids, 0.7), want)
+    assert torch.allclose(nucleus_log_probs(logits, ids, 1.0), logits[0, :3])
+    assert nucleus_log_probs(logits[:1], ids[:1], 0.2).item() == pytest.approx(0.0, abs=1e-12)
+
+
+def test_tempering_divides_the_logits_except_at_1_and_greedy():
+    logits = torch.tensor([[2.0, -1.0]])
+    assert torch.equal(tempered(logits, 0.5), torch.tensor([[4.0, -2.0]]))
+    assert tempered(logits, 1.0) is logits and tempered(logits, 0.0) is logits
 
 
 def test_the_contrastive_target_tilts_the_student_by_what_the_feedback_changes():

@@ -73,6 +73,8 @@ def test_a_teacher_that_solves_leads_to_sdpo(tiny_model_dir):
     assert len(attempts) == report["attempts"] == 24
     assert report["failure_kinds"] == {"wrong_answer": 8}
     assert report["initial_sdpo_loss"] > 0
+    assert report["feedback_effect"]["pass_rate"]["difference"] == 1.0
+    assert report["feedback_effect"]["pass_rate"]["ci90"][0] > 0.6
     logp = report["attempt_logprob"]
     assert logp["feedback_effect"] == pytest.approx(logp["teacher"] - logp["control"])
     assert logp["template_effect"] == pytest.approx(logp["control"] - logp["student"])
@@ -91,30 +93,47 @@ def test_a_teacher_worse_than_the_student_leads_to_bestofk(tiny_model_dir):
     assert "about 8 attempts" in report["reason"]
 
 
-def rates(student, teacher, n=10):
-    return {
-        "pass_rate": {
-            "student": {"rate": student},
-            "teacher": {"rate": teacher},
-            "control": {"rate": 0},
-        }
+def effects(student, pass_ci, ref_ci=None):
+    report = {
+        "pass_rate": {"student": {"rate": student}},
+        "feedback_effect": {"pass_rate": {"ci90": pass_ci}},
     }
+    if ref_ci is not None:
+        report["feedback_effect"]["reference_logprob"] = {"ci90": ref_ci}
+    return report
 
 
 @pytest.mark.parametrize(
-    "report,gain,expected",
+    "report,expected",
     [
-        (rates(0.5, 0.5), None, "bestofk"),  # easy already
-        (rates(0.0, 0.4), None, "sdpo"),  # teacher solves, no reference to check
-        (rates(0.0, 0.4), -0.1, "multiturn"),  # in-context help, but not a better distribution
-        (rates(0.0, 0.0), 0.05, "sdpo"),  # feedback raises the reference's likelihood
-        (rates(0.0, 0.0), 0.01, "bestofk"),
+        (effects(0.5, [0.2, 0.6]), "bestofk"),  # easy already
+        (effects(0.0, [0.1, 0.6]), "sdpo"),  # feedback helps, no reference to check
+        (effects(0.0, [0.1, 0.6], [-0.03, 0.02]), "sdpo"),  # ... and the reference is not lower
+        (effects(0.0, [0.1, 0.6], [-0.2, -0.1]), "multiturn"),  # in context only
+        (effects(0.0, [-0.1, 0.3], [0.01, 0.05]), "sdpo"),  # the reference is likelier
+        (effects(0.0, [-0.1, 0.3], [-0.01, 0.05]), "bestofk"),  # neither interval clears 0
+        (effects(0.0, [None, None]), "bestofk"),  # no failed attempt to measure
     ],
 )
-def test_rule(report, gain, expected):
-    if gain is not None:
-        report["reference_logprob"] = {"feedback_effect": gain}
+def test_rule_on_the_feedback_effect_intervals(report, expected):
     assert recommend(report, Rule())[0] == expected
+
+
+def test_a_stricter_rule_needs_more_than_0():
+    report = effects(0.0, [0.05, 0.6])
+    assert recommend(report, Rule())[0] == "sdpo"
+    assert recommend(report, Rule(pass_gain=0.1))[0] == "bestofk"
+
+
+def test_difference_interval_hand_values():
+    """8/8 vs 0/8: Wilson 90% intervals [0.7467, 1] and [0, 0.2533]; Newcombe's bounds
+    are 1 - sqrt(0.2533^2 + 0.2533^2) and 1."""
+    upper_of_zero = M.wilson(0, 8).high
+    low, high = M.difference_interval(8, 8, 0, 8).to_json()
+    assert low == pytest.approx(1 - math.sqrt(2) * upper_of_zero) and high == pytest.approx(1.0)
+    low, high = M.difference_interval(2, 8, 2, 8).to_json()
+    assert low == pytest.approx(-high) and low < 0 < high
+    assert M.difference_interval(1, 0, 0, 8).to_json() == [None, None]
 
 
 def test_wilson_interval_hand_values():

@@ -4,7 +4,7 @@ import pytest
 import torch
 from tiny_model import adapted_policy
 
-from sdpo_cli.config import TrainConfig
+from sdpo_cli.config import SamplingConfig, TrainConfig
 from sdpo_cli.train.merged import adapted_weights, merged_layer_weight
 from sdpo_cli.train.peft_api import lora_layers
 from sdpo_cli.train.policy import Policy
@@ -22,6 +22,9 @@ from sdpo_cli.train.update import (
 def make_policy(model_dir, **overrides):
     torch.manual_seed(0)
     return Policy(str(model_dir), TrainConfig(**{"learning_rate": 1e-2, **overrides}))
+
+
+UNTEMPERED = SamplingConfig()  # temperature 1, no truncation: the paper's sampling
 
 
 def examples(policy, masked_extra=False):
@@ -45,7 +48,9 @@ def examples(policy, masked_extra=False):
 
 def test_gradients_reach_only_the_student_adapter(tiny_model_dir):
     policy = make_policy(tiny_model_dir)
-    sdpo_update(policy, make_optimizer(policy, policy.config), examples(policy), policy.config)
+    sdpo_update(
+        policy, make_optimizer(policy, policy.config), examples(policy), policy.config, UNTEMPERED
+    )
     grads = {n: p.grad for n, p in policy.model.named_parameters()}
     student = [n for n in grads if ".default." in n and "lora_" in n]
     assert student and all(grads[n] is not None for n in student)
@@ -58,7 +63,9 @@ def test_gradients_reach_only_the_student_adapter(tiny_model_dir):
 def test_loss_is_zero_when_teacher_sees_the_student_context(tiny_model_dir):
     policy = make_policy(tiny_model_dir)
     same = [Example(e.student_prompt, e.student_prompt, e.response) for e in examples(policy)]
-    metrics = sdpo_update(policy, make_optimizer(policy, policy.config), same, policy.config)
+    metrics = sdpo_update(
+        policy, make_optimizer(policy, policy.config), same, policy.config, UNTEMPERED
+    )
     assert metrics["loss"] == pytest.approx(0.0, abs=1e-6)
 
 
@@ -68,16 +75,18 @@ def test_one_update_lowers_the_loss_on_the_same_batch(tiny_model_dir):
     )  # the default rate
     optimizer = make_optimizer(policy, policy.config)
     batch = examples(policy)
-    first = sdpo_update(policy, optimizer, batch, policy.config)["loss"]
-    second = sdpo_update(policy, optimizer, batch, policy.config)["loss"]
+    first = sdpo_update(policy, optimizer, batch, policy.config, UNTEMPERED)["loss"]
+    second = sdpo_update(policy, optimizer, batch, policy.config, UNTEMPERED)["loss"]
     assert first > 0 and second < first
 
 
 def test_masked_attempts_do_not_dilute_the_mean(tiny_model_dir):
     p = make_policy(tiny_model_dir)
-    plain = sdpo_update(p, make_optimizer(p, p.config), examples(p), p.config)
+    plain = sdpo_update(p, make_optimizer(p, p.config), examples(p), p.config, UNTEMPERED)
     q = make_policy(tiny_model_dir)
-    extra = sdpo_update(q, make_optimizer(q, q.config), examples(q, masked_extra=True), q.config)
+    extra = sdpo_update(
+        q, make_optimizer(q, q.config), examples(q, masked_extra=True), q.config, UNTEMPERED
+    )
     assert extra["active_attempts"] == 2 and extra["attempts"] == 3
     assert extra["loss"] == pytest.approx(plain["loss"], rel=1e-5)
 
@@ -91,6 +100,7 @@ def test_no_active_attempt_changes_nothing(tiny_model_dir):
         make_optimizer(policy, policy.config),
         [Example(student, None, [65, 66])],
         policy.config,
+        UNTEMPERED,
     )
     assert metrics["loss"] is None and policy.version == 0
     after = policy.adapter_state()
@@ -112,7 +122,9 @@ def test_ema_teacher_moves_by_rate(tiny_model_dir):
 def test_other_teachers_start_equal_to_the_student(tiny_model_dir, mode):
     policy = make_policy(tiny_model_dir, teacher=mode)
     same = [Example(e.student_prompt, e.student_prompt, e.response) for e in examples(policy)]
-    metrics = sdpo_update(policy, make_optimizer(policy, policy.config), same, policy.config)
+    metrics = sdpo_update(
+        policy, make_optimizer(policy, policy.config), same, policy.config, UNTEMPERED
+    )
     assert metrics["loss"] == pytest.approx(0.0, abs=1e-6)
 
 
@@ -151,11 +163,16 @@ def test_epochs_are_successive_steps_on_the_same_tokens(tiny_model_dir):
     stepped = make_policy(tiny_model_dir, teacher="frozen", dtype="float32")
     optimizer = make_optimizer(stepped, stepped.config)
     losses = [
-        sdpo_update(stepped, optimizer, examples(stepped), stepped.config)["loss"] for _ in range(3)
+        sdpo_update(stepped, optimizer, examples(stepped), stepped.config, UNTEMPERED)["loss"]
+        for _ in range(3)
     ]
     grouped = make_policy(tiny_model_dir, teacher="frozen", dtype="float32", epochs=3)
     metrics = sdpo_update(
-        grouped, make_optimizer(grouped, grouped.config), examples(grouped), grouped.config
+        grouped,
+        make_optimizer(grouped, grouped.config),
+        examples(grouped),
+        grouped.config,
+        UNTEMPERED,
     )
     assert metrics["loss"] == pytest.approx(losses[0]) and metrics["last_loss"] == pytest.approx(
         losses[2]
@@ -180,13 +197,17 @@ def test_the_hybrid_policy_gradient_raises_the_better_scored_attempt(tiny_model_
     before = mean_response_logprobs(
         policy, [better.student_prompt] * 2, [better.response, worse.response]
     )
-    sdpo_update(policy, make_optimizer(policy, policy.config), [better, worse], policy.config)
+    sdpo_update(
+        policy, make_optimizer(policy, policy.config), [better, worse], policy.config, UNTEMPERED
+    )
     after = mean_response_logprobs(
         policy, [better.student_prompt] * 2, [better.response, worse.response]
     )
     assert after[0] > before[0] and after[1] < before[1]
     same = make_policy(tiny_model_dir, hybrid=1.0, dtype="float32")
-    metrics = sdpo_update(same, make_optimizer(same, same.config), examples(same), same.config)
+    metrics = sdpo_update(
+        same, make_optimizer(same, same.config), examples(same), same.config, UNTEMPERED
+    )
     assert metrics["loss"] == 0.0 and metrics["grad_norm"] == 0.0
 
 
@@ -197,8 +218,34 @@ def test_the_contrastive_teacher_runs_in_an_update(tiny_model_dir):
     batch = examples(policy)
     for example in batch:
         example.control_prompt = example.teacher_prompt
-    metrics = sdpo_loss(policy, batch, policy.config)
+    metrics = sdpo_loss(policy, batch, policy.config, UNTEMPERED)
     assert metrics["loss"] == pytest.approx(0.0, abs=1e-6)
     for example in batch:
         example.control_prompt = example.student_prompt
-    assert sdpo_loss(policy, batch, policy.config)["loss"] > 1e-6
+    assert sdpo_loss(policy, batch, policy.config, UNTEMPERED)["loss"] > 1e-6
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        SamplingConfig(max_new_tokens=8),
+        SamplingConfig(temperature=0.5, top_p=0.9, max_new_tokens=8),
+    ],
+)
+def test_the_importance_weight_compares_the_sampled_distribution_on_both_sides(
+    tiny_model_dir, params
+):
+    """Attempts drawn at a temperature and top-p from the policy itself: the trainer's
+    log-probs under the same transform match the sampler's (gap ~0, weights 1); scored
+    untempered and untruncated instead, they would not."""
+    from sdpo_cli.backends.hf import HFSampler
+
+    policy = make_policy(tiny_model_dir, dtype="float32")
+    prompt = policy.chat_ids([{"role": "user", "content": "Say hi."}])
+    completions = HFSampler(policy).sample(prompt, 4, params, seed=5)
+    batch = [Example(prompt, prompt, c.token_ids, c.logprobs) for c in completions]
+    matched = sdpo_loss(policy, batch, policy.config, params)
+    assert matched["sampler_gap"] < 1e-4
+    assert matched["is_weight_mean"] == pytest.approx(1.0, abs=1e-4)
+    if params.temperature != 1.0:
+        assert sdpo_loss(policy, batch, policy.config, UNTEMPERED)["sampler_gap"] > 0.05

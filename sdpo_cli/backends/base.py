@@ -38,7 +38,9 @@ class Completion:
 
     text: str
     token_ids: list[int]
-    logprobs: list[float] | None  # the sampler's log-prob of each sampled token (raw, untempered)
+    logprobs: (
+        list[float] | None
+    )  # each sampled token's log-prob under the distribution it was drawn from
     finish_reason: str  # "stop" or "length" (= truncated)
     prompt_tokens: int
 

@@ -8,8 +8,9 @@ keeps only the sampled tokens' log-probs (not every step's full logits) and draw
 by inverse CDF from a private generator (torch.multinomial spent a fifth of each step
 drawing exponentials over the 49k-token vocabulary).
 
-Log-probs are those of the raw (untempered) logits at the sampled tokens, like vLLM's
-default, so the importance weight compares like with like.
+Log-probs are those of the distribution each token was drawn from: the tempered logits,
+truncated to the nucleus and renormalised (vLLM's `processed_logprobs`), so the importance
+weight compares like with like (docs/method.md, "Temperature and truncation").
 """
 
 from __future__ import annotations
@@ -23,11 +24,15 @@ from ..train.policy import kept_positions
 from .base import Completion
 
 
-def draw(logits: torch.Tensor, params: SamplingConfig, generator: torch.Generator) -> torch.Tensor:
+def draw(
+    logits: torch.Tensor, params: SamplingConfig, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
     """One token per row from the tempered, nucleus-truncated distribution (argmax at
-    temperature 0)."""
+    temperature 0), and its log-prob under that distribution (renormalised over the
+    nucleus; at temperature 0, under the untempered logits)."""
     if params.temperature <= 0:
-        return logits.argmax(-1)
+        token = logits.argmax(-1)
+        return token, torch.log_softmax(logits, -1).gather(-1, token[:, None]).squeeze(-1)
     probs = torch.softmax(logits / params.temperature, -1)
     order = None
     if params.top_p < 1.0:
@@ -36,8 +41,10 @@ def draw(logits: torch.Tensor, params: SamplingConfig, generator: torch.Generato
         probs = probs.masked_fill(before >= params.top_p, 0.0)  # the top token always stays
     cdf = probs.cumsum(-1)
     u = torch.rand(cdf.shape[0], 1, generator=generator, device=cdf.device) * cdf[:, -1:]
-    picked = torch.searchsorted(cdf, u, right=True).clamp(max=cdf.shape[-1] - 1).squeeze(-1)
-    return picked if order is None else order.gather(-1, picked[:, None]).squeeze(-1)
+    picked = torch.searchsorted(cdf, u, right=True).clamp(max=cdf.shape[-1] - 1)
+    logp = (probs.gather(-1, picked) / cdf[:, -1:]).log().squeeze(-1)
+    picked = picked.squeeze(-1)
+    return (picked if order is None else order.gather(-1, picked[:, None]).squeeze(-1)), logp
 
 
 class HFSampler:
@@ -90,9 +97,10 @@ class HFSampler:
             )
             step_positions = positions[:, -1:]
             for _ in range(params.max_new_tokens):
-                token = draw(logits, params, generator).masked_fill(done, pad)
+                token, logp = draw(logits, params, generator)
+                token = token.masked_fill(done, pad)
                 tokens.append(token)
-                logps.append(torch.log_softmax(logits, -1).gather(-1, token[:, None]).squeeze(-1))
+                logps.append(logp)
                 done |= token == eos
                 if bool(done.all()) or len(tokens) == params.max_new_tokens:
                     break

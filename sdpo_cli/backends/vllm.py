@@ -94,6 +94,9 @@ class VLLMSampler:
                 tensor_parallel_size=model_args.tensor_parallel_size,
                 trust_remote_code=model_args.trust_remote_code,
                 enforce_eager=not on_gpu,
+                # log-probs of the tempered, truncated distribution each token was drawn
+                # from, the one the importance weight needs (docs/method.md)
+                logprobs_mode="processed_logprobs",
                 gpu_memory_utilization=memory_plan["gpu_memory_utilization"]
                 if memory_plan
                 else 0.9,

@@ -1,6 +1,7 @@
 """`sdpo calibrate PROBLEM_OR_DIR...`: pass counts of i.i.d. pools per problem and
-temperature, recorded in the problem files; `--select LOW-HIGH --into DIR` copies the
-frontier (methods/calibrate.py)."""
+sampling setting (a grid of temperatures and top-p values), recorded in the problem
+files; `--select LOW-HIGH` chooses the setting that puts the most problems in that band
+of passes, and `--into DIR` copies them (methods/calibrate.py)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,16 @@ from .output import emit_json, err, out, protect_stdout
 
 def register(app: typer.Typer) -> None:
     app.command("calibrate")(calibrate)
+
+
+def parse_levels(text: str, flag: str) -> list[float]:
+    try:
+        levels = [float(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise UsageError(f"{flag} {text!r} is not a list of numbers") from None
+    if not levels:
+        raise UsageError(f"{flag} must name one or more values")
+    return levels
 
 
 def parse_band(text: str) -> tuple[int, int]:
@@ -36,10 +47,16 @@ def calibrate(
     ),
     samples: int = typer.Option(32, help="Attempts in each problem's pool."),
     temperatures: str = typer.Option("1.0", help="Comma-separated sampling temperatures."),
+    top_ps: str = typer.Option("1.0", help="Comma-separated top-p values (with each temperature)."),
     select: Optional[str] = typer.Option(
-        None, help="LOW-HIGH: copy the problems with that many passes (first temperature)."
+        None,
+        help="LOW-HIGH: choose, among the settings every problem has been calibrated at "
+        "(now or before), the one with the most problems with that many passes (ties: "
+        "higher temperature, then higher top-p).",
     ),
-    into: Optional[Path] = typer.Option(None, help="With --select: the folder to copy into."),
+    into: Optional[Path] = typer.Option(
+        None, help="With --select: copy the problems in the band at the chosen setting here."
+    ),
     pool_batch: int = options.POOL_BATCH,
     seed: int = options.SEED,
     model: str = options.MODEL,
@@ -55,23 +72,24 @@ def calibrate(
     protect_stdout()
     from ..config import SamplingConfig, solve_config
     from ..methods.calibrate import calibrate as run_pool
-    from ..methods.calibrate import record_calibration, recorded
+    from ..methods.calibrate import choose_setting, record_calibration, recorded, shared_records
     from ..methods.calibrate import select as copy_band
     from ..methods.engine import load_engine
     from ..verifiers.registry import load_checked
     from .check import expand
 
-    try:
-        levels = [float(t) for t in temperatures.split(",") if t.strip()]
-    except ValueError:
-        raise UsageError(f"--temperatures {temperatures!r} is not a list of numbers") from None
-    for level in levels:
-        SamplingConfig(temperature=level)  # validates each
+    settings = [
+        (temperature, top_p)
+        for temperature in parse_levels(temperatures, "--temperatures")
+        for top_p in parse_levels(top_ps, "--top-ps")
+    ]
+    for temperature, top_p in settings:
+        SamplingConfig(temperature=temperature, top_p=top_p)  # validates each
     band = parse_band(select) if select else None
-    if band and into is None:
-        raise UsageError("--select needs --into DIR")
-    if samples < 1 or not levels:
-        raise UsageError("--samples must be at least 1 and --temperatures name one or more")
+    if into is not None and band is None:
+        raise UsageError("--into needs --select LOW-HIGH")
+    if samples < 1:
+        raise UsageError("--samples must be at least 1")
     config = solve_config(
         seed=seed,
         model=model,
@@ -83,39 +101,56 @@ def calibrate(
     )
     paths = expand(problems)
     loaded = [(path, *load_checked(path)) for path in paths]  # all valid before any model
-    engine, results, first = None, [], {}
+    engine, results = None, []
     try:
         for path, problem, verifier in loaded:
-            for level in levels:
-                record = recorded(problem, model, samples, level)
+            for temperature, top_p in settings:
+                record = recorded(problem, model, samples, temperature, top_p)
                 if record is None:
                     engine = engine or load_engine(config)
-                    err.print(f"calibrating {problem.id} at temperature {level:g} ...")
-                    record = run_pool(engine, problem, verifier, config, samples, level, pool_batch)
-                    record_calibration(path, record, label_from_it=level == levels[0])
+                    err.print(
+                        f"calibrating {problem.id} at temperature {temperature:g}, "
+                        f"top-p {top_p:g} ..."
+                    )
+                    record = run_pool(
+                        engine, problem, verifier, config, samples, temperature, top_p, pool_batch
+                    )
+                    first = (temperature, top_p) == settings[0]
+                    record_calibration(path, record, label_from_it=first)
                 results.append({"problem": problem.id, "path": str(path), **record})
-                if level == levels[0]:
-                    first[str(path)] = record
     finally:
         if engine is not None:
             engine.close()
-    chosen = copy_band(paths, first, *band, into) if band else []
+    chosen, copied = None, []
+    if band:
+        on_record = shared_records(paths, model, samples)  # this call's and earlier ones'
+        chosen = choose_setting(on_record, *band)
+        at_chosen = {
+            r["path"]: r
+            for r in on_record
+            if (r["temperature"], r["top_p"]) == (chosen["temperature"], chosen["top_p"])
+        }
+        copied = copy_band(paths, at_chosen, *band, into) if into is not None else []
     if json_output:
-        emit_json("calibrate", {"results": results, "selected": chosen})
+        emit_json("calibrate", {"results": results, "chosen": chosen, "selected": copied})
     else:
         table = Table(title=f"sdpo calibrate ({samples} samples per pool)")
-        for column in ("problem", "temperature", "passes", "share"):
+        for column in ("problem", "temperature", "top-p", "passes", "share"):
             table.add_column(column)
         for r in results:
             table.add_row(
                 r["problem"],
                 f"{r['temperature']:g}",
+                f"{r['top_p']:g}",
                 f"{r['passes']}/{r['samples']}",
                 f"{r['passes'] / r['samples']:.0%}",
             )
         out.print(table)
-        if band:
+        if chosen:
             err.print(
-                f"{len(chosen)} problem(s) with {band[0]}-{band[1]} passes copied into {into}"
+                f"chosen: --temperature {chosen['temperature']:g} --top-p {chosen['top_p']:g} "
+                f"({chosen['in_band']} problem(s) with {band[0]}-{band[1]} passes)"
             )
+        if into is not None:
+            err.print(f"{len(copied)} problem(s) copied into {into}")
     raise typer.Exit(EXIT_OK)

@@ -79,7 +79,8 @@ def _table(reports: dict) -> Table:
         "student",
         "teacher",
         "control",
-        "ref: teacher-control",
+        "feedback: pass gain [90% CI]",
+        "feedback: ref log-prob [90% CI]",
         "ref: control-student",
         "SDPO loss",
         "failures",
@@ -93,8 +94,16 @@ def _table(reports: dict) -> Table:
         low, high = r["ci90"]
         return f"{r['passes']}/{r['n']} [{low:.2f},{high:.2f}]"
 
+    def effect(e, digits):
+        if not e or e.get("ci90", [None])[0] is None:
+            return "-"
+        value = e.get("difference", e.get("mean"))
+        low, high = e["ci90"]
+        return f"{value:+.{digits}f} [{low:+.{digits}f},{high:+.{digits}f}]"
+
     for pid, r in reports.items():
         ref = r.get("reference_logprob", {})
+        feedback = r.get("feedback_effect", {})
         fmt = lambda v: "-" if v is None else f"{v:+.3f}"  # noqa: E731
         loss = r.get("initial_sdpo_loss")
         table.add_row(
@@ -102,7 +111,8 @@ def _table(reports: dict) -> Table:
             rate(r["pass_rate"]["student"]),
             rate(r["pass_rate"]["teacher"]),
             rate(r["pass_rate"]["control"]),
-            fmt(ref.get("feedback_effect")),
+            effect(feedback.get("pass_rate"), 2),
+            effect(feedback.get("reference_logprob"), 3),
             fmt(ref.get("template_effect")),
             "-" if loss is None else f"{loss:.4f}",
             ", ".join(f"{k} {v}" for k, v in r["failure_kinds"].items()) or "-",

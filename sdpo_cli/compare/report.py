@@ -118,7 +118,8 @@ def markdown(analysis: dict[str, Any], settings: dict[str, Any]) -> str:
         f"Budget {settings.get('budget')} attempts, {settings.get('seeds')} seeds per "
         f"sequential arm, best-of-k pools of {settings.get('pool')}, batch "
         f"{settings.get('batch')}, model {settings.get('model')}, "
-        f"backend {settings.get('backend')}. Design: {analysis['design']}.",
+        f"backend {settings.get('backend')}, temperature {settings.get('temperature', 1.0)}, "
+        f"top-p {settings.get('top_p', 1.0)}. Design: {analysis['design']}.",
         "",
         "| " + " | ".join(HEADER) + " |",
         "|" + "---|" * len(HEADER),

@@ -1,12 +1,15 @@
 """`sdpo calibrate`: how often the model solves each problem by sampling alone.
 
-For each problem and temperature, an i.i.d. pool of attempts (best-of-k's pool, drawn at
-the sampler's efficient batch) is verified and its pass count recorded in the problem
-file's `metadata.calibration` (model, samples, passes, temperature, date), with the
-difficulty label it implies. A problem already calibrated for the same model, pool size
-and temperature is skipped, so an interrupted calibration resumes where it stopped.
+For each problem and sampling setting (temperature, top-p), an i.i.d. pool of attempts
+(best-of-k's pool, drawn at the sampler's efficient batch) is verified and its pass count
+recorded in the problem file's `metadata.calibration` (model, samples, passes,
+temperature, top_p, date), with the difficulty label it implies. A problem already
+calibrated for the same model, pool size and setting is skipped, so an interrupted
+calibration resumes where it stopped (a record without top_p is one at 1.0).
 The frontier where a discovery method can beat best-of-k lies between the problems the
-model always solves and those it never does: `select` picks it by pass count.
+model always solves and those it never does: `choose_setting` picks the setting that puts
+the most problems in a band of pass counts, from pools alone, and `select` copies the
+problems in that band.
 """
 
 from __future__ import annotations
@@ -36,16 +39,20 @@ def difficulty(passes: int, samples: int) -> str:
     return "hard" if passes else "unsolved"
 
 
-def recorded(problem: Problem, model: str, samples: int, temperature: float) -> dict | None:
-    """This problem's calibration for (model, samples, temperature), if it has one."""
+def record_key(record: dict[str, Any]) -> tuple:
+    """What a calibration record was measured at: (model, samples, temperature, top_p)."""
+    fields = ("model", "samples", "temperature")
+    return (*(record.get(k) for k in fields), record.get("top_p", 1.0))
+
+
+def recorded(
+    problem: Problem, model: str, samples: int, temperature: float, top_p: float
+) -> dict | None:
+    """This problem's calibration for (model, samples, temperature, top_p), if it has one."""
     records = problem.metadata.get("calibration")
     for record in records if isinstance(records, list) else []:
-        if (record.get("model"), record.get("samples"), record.get("temperature")) == (
-            model,
-            samples,
-            temperature,
-        ):
-            return record
+        if isinstance(record, dict) and record_key(record) == (model, samples, temperature, top_p):
+            return {**record, "top_p": record.get("top_p", 1.0)}
     return None
 
 
@@ -56,17 +63,18 @@ def calibrate(
     config,
     samples: int,
     temperature: float,
+    top_p: float,
     batch: int,
 ) -> dict[str, Any]:
     """Sample and verify one pool; return its record (nothing is written)."""
-    sampling = replace(config.sampling, temperature=temperature)
+    sampling = replace(config.sampling, temperature=temperature, top_p=top_p)
     context = MethodContext(
         problem,
         verifier,
         engine.policy,
         engine.sampler,
         replace(config, budget=samples, sampling=sampling),
-        stream=f"calibrate-{temperature:g}",
+        stream=f"calibrate-{temperature:g}" + (f"-p{top_p:g}" if top_p < 1 else ""),
     )
     result = BestOfK(pool=samples, pool_batch=batch).run(context)
     return {
@@ -74,22 +82,22 @@ def calibrate(
         "samples": samples,
         "passes": result.passes,
         "temperature": temperature,
+        "top_p": top_p,
         "date": time.strftime("%Y-%m-%d"),
     }
 
 
 def record_calibration(path: Path, record: dict[str, Any], label_from_it: bool) -> None:
     """Add `record` to the problem file's metadata.calibration (replacing one for the
-    same model, pool size and temperature); set metadata.difficulty from it when asked.
+    same model, pool size and setting); set metadata.difficulty from it when asked.
     The rest of the file is kept as it is."""
     data = json.loads(path.read_text(encoding="utf-8"))
     metadata = data.setdefault("metadata", {})
     old = metadata.get("calibration")
-    key = ("model", "samples", "temperature")
     kept = [
         r
         for r in (old if isinstance(old, list) else [])
-        if tuple(r.get(k) for k in key) != tuple(record[k] for k in key)
+        if not isinstance(r, dict) or record_key(r) != record_key(record)
     ]
     metadata["calibration"] = kept + [record]
     if label_from_it:
@@ -97,6 +105,33 @@ def record_calibration(path: Path, record: dict[str, Any], label_from_it: bool) 
     mode = path.stat().st_mode & 0o7777
     atomic_write(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     os.chmod(path, mode)  # a problem file keeps its permissions
+
+
+def shared_records(paths: list[Path], model: str, samples: int) -> list[dict[str, Any]]:
+    """Every calibration record (with its "path") of the problem files for this model and
+    pool size, at the settings all of them have been calibrated at: a grid can be built
+    over several calls, and a setting only some problems have is not compared."""
+    by_setting: dict[tuple[float, float], list[dict[str, Any]]] = {}
+    for path in paths:
+        records = json.loads(path.read_text(encoding="utf-8")).get("metadata", {})
+        for record in records.get("calibration") or []:
+            if isinstance(record, dict) and record_key(record)[:2] == (model, samples):
+                setting = record_key(record)[2:]
+                entry = {**record, "top_p": setting[1], "path": str(path)}
+                by_setting.setdefault(setting, []).append(entry)
+    return [r for group in by_setting.values() if len(group) == len(paths) for r in group]
+
+
+def choose_setting(results: list[dict[str, Any]], low: int, high: int) -> dict[str, Any]:
+    """The (temperature, top_p) whose pools put the most problems within [low, high]
+    passes; ties go to the setting nearer the paper's (higher temperature, then higher
+    top-p: less departure from sampling the model as it is)."""
+    counts: dict[tuple[float, float], int] = {}
+    for r in results:
+        setting = (r["temperature"], r["top_p"])
+        counts[setting] = counts.get(setting, 0) + (low <= r["passes"] <= high)
+    (temperature, top_p), in_band = max(counts.items(), key=lambda item: (item[1], *item[0]))
+    return {"temperature": temperature, "top_p": top_p, "in_band": in_band, "band": [low, high]}
 
 
 def select(

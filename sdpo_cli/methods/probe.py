@@ -8,7 +8,13 @@ measures pass rates with 90% Wilson intervals; the mean per-token log-prob that 
 student, control and teacher contexts give the failed attempts and, when the problem has
 a reference solution, the reference (teacher minus control = the effect of the feedback
 text itself; control minus student = the effect of the template); the initial SDPO loss
-per token; and the failure kinds seen. recommend() turns that into a method.
+per token; and the failure kinds seen.
+
+The feedback's effect is measured against the control, which differs from the teacher
+only by the feedback: teacher minus control pass rate (90% Newcombe interval) and, with a
+reference, the mean over failed attempts of teacher minus control reference log-prob
+(90% bootstrap interval over the attempts). recommend() turns the intervals into a
+method.
 """
 
 from __future__ import annotations
@@ -34,15 +40,18 @@ from .base import MethodContext
 
 @dataclass(frozen=True)
 class Rule:
-    """The recommendation rule; thresholds calibrated in bench/RESULTS.md ('probe')."""
+    """The recommendation rule on the feedback's effect (teacher minus control); thresholds
+    fitted in bench/EXPERIMENTS.md ('probe') with bench/probe_check.py."""
 
     easy_pass_rate: float = 0.25
     """Student pass rate at or above which sampling alone is expected to do (best-of-k)."""
-    teacher_pass_gain: float = 0.1
-    """Teacher minus student pass rate above which the feedback is taken to help."""
-    feedback_logprob_gain: float = 0.02
-    """Teacher minus control log-prob of the reference solution (nat/token) above which
-    the feedback is taken to make the teacher better."""
+    pass_gain: float = 0.0
+    """The lower end of the 90% interval of teacher minus control pass rate must exceed
+    this for the feedback to count as helping in context."""
+    logprob_gain: float = 0.0
+    """The lower end of the 90% interval of teacher minus control log-prob of the
+    reference (nat/token) must exceed this for the feedback to count as making the teacher
+    a better distribution; its upper end below minus this counts as making it worse."""
 
 
 DEFAULT_RULE = Rule()
@@ -50,36 +59,41 @@ DEFAULT_RULE = Rule()
 
 def recommend(report: dict[str, Any], rule: Rule = DEFAULT_RULE) -> tuple[str, str]:
     """(method, reason) from a probe report:
-    1. the student already passes often            -> bestofk (nothing to learn);
-    2. the teacher passes more often than the student, and the feedback does not lower
-       the reference's likelihood                   -> sdpo (distil the better teacher);
-    3. the teacher passes more often, but the feedback lowers the reference's
-       likelihood                                   -> multiturn (use it in context only);
-    4. the feedback raises the reference's likelihood -> sdpo;
-    5. otherwise                                    -> bestofk."""
+    1. the student already passes often             -> bestofk (nothing to learn);
+    2. the feedback raises the pass rate over the control, and does not lower the
+       reference's likelihood                       -> sdpo (distil the better teacher);
+    3. it raises the pass rate but lowers the reference's likelihood
+                                                     -> multiturn (use it in context only);
+    4. it raises the reference's likelihood          -> sdpo;
+    5. otherwise                                     -> bestofk."""
     student = report["pass_rate"]["student"]["rate"] or 0.0
-    teacher = report["pass_rate"]["teacher"]["rate"]
-    gain = report.get("reference_logprob", {}).get("feedback_effect")
+    effect = report.get("feedback_effect", {})
+    pass_low, _ = effect.get("pass_rate", {}).get("ci90", [None, None])
+    ref_low, ref_high = effect.get("reference_logprob", {}).get("ci90", [None, None])
     if student >= rule.easy_pass_rate:
         return "bestofk", (
             f"the student already passes {student:.0%} of attempts: expect a solution in "
             f"about {1 / student:.1f} i.i.d. attempts, no learning needed"
         )
-    teacher_helps = teacher is not None and teacher - student > rule.teacher_pass_gain
-    if teacher_helps and (gain is None or gain >= 0):
+    helps = pass_low is not None and pass_low > rule.pass_gain
+    lowers = ref_high is not None and ref_high < -rule.logprob_gain
+    raises = ref_low is not None and ref_low > rule.logprob_gain
+    if helps and not lowers:
         return "sdpo", (
-            f"with its feedback the model passes {teacher:.0%} vs {student:.0%} without: "
-            "the self-teacher is better than the student"
+            f"the feedback raises the pass rate over the same prompt without it (90% interval "
+            f"of the gain from {pass_low:+.2f}): the self-teacher is better than the student"
         )
-    if teacher_helps:
+    if helps:
         return "multiturn", (
-            f"feedback in context helps ({teacher:.0%} vs {student:.0%}) but lowers the "
-            f"reference solution's log-prob ({gain:.3f} nat/token): use it in context only"
+            f"the feedback helps in context (pass-rate gain from {pass_low:+.2f}) but lowers "
+            f"the reference solution's log-prob (up to {ref_high:+.3f} nat/token): use it in "
+            "context only"
         )
-    if gain is not None and gain > rule.feedback_logprob_gain:
+    if raises:
         return "sdpo", (
-            f"feedback raises the reference solution's log-prob by {gain:.3f} nat/token over the "
-            "same prompt without it: the self-teacher knows more than the student"
+            f"the feedback raises the reference solution's log-prob over the same prompt "
+            f"without it (90% interval from {ref_low:+.3f} nat/token): the self-teacher "
+            "knows more than the student"
         )
     expected = f"about {1 / student:.0f}" if student else "more than the probe's"
     return "bestofk", (
@@ -129,6 +143,10 @@ def probe(
             "probe-control",
         ),
     )
+    teacher_passes, control_passes = (
+        sum(a.passed for a in teachers),
+        sum(a.passed for a in controls),
+    )
     report: dict[str, Any] = {
         "samples": samples,
         "failed_students": len(failed),
@@ -137,19 +155,33 @@ def probe(
             for name, group in (("student", students), ("teacher", teachers), ("control", controls))
         },
         "failure_kinds": _kinds(students),
+        "feedback_effect": {
+            "pass_rate": {
+                "difference": (teacher_passes - control_passes) / len(failed) if failed else None,
+                "ci90": M.difference_interval(
+                    teacher_passes, len(teachers), control_passes, len(controls)
+                ).to_json(),
+            }
+        },
     }
     if failed:
         responses = [a.completion.token_ids for a in failed]
-        report["attempt_logprob"] = _contexts(
+        report["attempt_logprob"], _ = _contexts(
             policy, student_prompt, control_prompt, teacher_prompts, responses
         )
         examples = [Example(student_prompt, t, r) for t, r in zip(teacher_prompts, responses)]
-        report["initial_sdpo_loss"] = sdpo_loss(policy, examples, config.train)["loss"]
+        report["initial_sdpo_loss"] = sdpo_loss(policy, examples, config.train, config.sampling)[
+            "loss"
+        ]
         if problem.reference:
             reference = policy.tokenizer(problem.reference, add_special_tokens=False).input_ids
-            report["reference_logprob"] = _contexts(
+            report["reference_logprob"], differences = _contexts(
                 policy, student_prompt, control_prompt, teacher_prompts, [reference] * len(failed)
             )
+            report["feedback_effect"]["reference_logprob"] = {
+                "mean": report["reference_logprob"]["feedback_effect"],
+                "ci90": M.bootstrap(differences, lambda d: sum(d) / len(d)).to_json(),
+            }
     all_attempts = students + teachers + controls
     winner = first_success(all_attempts)
     report["solved_at"] = winner.index if winner else None
@@ -180,17 +212,20 @@ def _kinds(group: list[Attempt]) -> dict[str, int]:
 
 def _contexts(
     policy, student_prompt, control_prompt, teacher_prompts, responses
-) -> dict[str, float]:
-    """Mean per-token log-prob of the responses under the three contexts."""
+) -> tuple[dict[str, float], list[float]]:
+    """Mean per-token log-prob of the responses under the three contexts, and each
+    response's teacher minus control log-prob (the paired feedback effects)."""
     n = len(responses)
     mean = lambda values: sum(values) / len(values)  # noqa: E731
+    per_control = mean_response_logprobs(policy, [control_prompt] * n, responses)
+    per_teacher = mean_response_logprobs(policy, teacher_prompts, responses)
     student = mean(mean_response_logprobs(policy, [student_prompt] * n, responses))
-    control = mean(mean_response_logprobs(policy, [control_prompt] * n, responses))
-    teacher = mean(mean_response_logprobs(policy, teacher_prompts, responses))
+    control, teacher = mean(per_control), mean(per_teacher)
+    differences = [t - c for t, c in zip(per_teacher, per_control)]
     return {
         "student": student,
         "control": control,
         "teacher": teacher,
         "feedback_effect": teacher - control,
         "template_effect": control - student,
-    }
+    }, differences

@@ -250,7 +250,9 @@ class SdpoSearch:
             self.policy, self.problem, attempts, self.config, trained, earlier
         )
         self.trained_rounds.append(attempts)
-        metrics = sdpo_update(self.policy, self.optimizer, examples, self.config.train)
+        metrics = sdpo_update(
+            self.policy, self.optimizer, examples, self.config.train, self.config.sampling
+        )
         self.tally.train_s += time.monotonic() - start
         if metrics.get("sampler_gap") is not None:
             check_parity(metrics["sampler_gap"], f"the tokens of round {round_no}")

@@ -10,6 +10,12 @@ and one tail bucket per side holding log(1 - sum of top-K probs); topk=0 uses th
 vocabulary. Tokens are weighted by a detached importance weight exp(logp_train -
 logp_sampler) clipped at 2; train/update.py averages over active tokens only.
 
+Sampling below temperature 1 or with top-p < 1 (docs/method.md, "Temperature and
+truncation"): student, teacher and control logits enter every term divided by the
+temperature, and the importance weight compares the sampled token's log-prob under the
+tempered, nucleus-truncated student (`nucleus_log_probs`) with the sampler's log-prob
+under the same transform, so both sides are the distribution the tokens were drawn from.
+
 The functions take logits over the whole vocabulary ([..., V], in the model's dtype).
 With top-K support only K log-probs per side and each row's normaliser are needed, so
 the vocabulary-wide fp32 log-softmax is never materialised: the normaliser is computed
@@ -57,6 +63,30 @@ def token_log_probs(
     """log-probs [R] of the ids [R] under softmax(logits [R, V]), detached; `normaliser`:
     the logits' row_logsumexp."""
     return wide(logits.detach().gather(-1, ids.unsqueeze(-1)).squeeze(-1)) - normaliser
+
+
+def tempered(logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """logits / temperature; unchanged at 1 and at 0 (greedy decoding draws from the
+    untempered logits' argmax, and its log-probs are the untempered ones)."""
+    return logits if temperature in (0.0, 1.0) else logits / temperature
+
+
+def nucleus_log_probs(logits: torch.Tensor, ids: torch.Tensor, top_p: float) -> torch.Tensor:
+    """log-probs [R] of the ids [R] under softmax(logits [R, V]) truncated to its nucleus
+    (the most likely tokens until their mass reaches `top_p`, the top token always) and
+    renormalised, detached; the sampler's truncation (backends/hf.py draw, vLLM's top-p).
+    An id outside the nucleus gets its log-prob against the nucleus' mass as well, so an
+    id at the nucleus' edge, where trainer and sampler round differently, keeps a finite
+    weight."""
+    with torch.no_grad():
+        rows = []
+        for chunk, chunk_ids in zip(logits.split(ROWS_PER_CHUNK), ids.split(ROWS_PER_CHUNK)):
+            logp = torch.log_softmax(wide(chunk), -1)
+            ranked = logp.sort(-1, descending=True).values
+            before = ranked.exp().cumsum(-1) - ranked.exp()  # mass ranked above each token
+            kept = torch.logsumexp(ranked.masked_fill(before >= top_p, -torch.inf), -1)
+            rows.append(logp.gather(-1, chunk_ids[:, None]).squeeze(-1) - kept)
+        return torch.cat(rows)
 
 
 class SelectedLogProbs(torch.autograd.Function):

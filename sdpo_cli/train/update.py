@@ -14,13 +14,15 @@ from dataclasses import dataclass
 
 import torch
 
-from ..config import TrainConfig
+from ..config import SamplingConfig, TrainConfig
 from .loss import (
     SelectedLogProbs,
     contrastive_target,
     importance_weights,
+    nucleus_log_probs,
     row_logsumexp,
     sdpo_token_losses,
+    tempered,
     token_log_probs,
 )
 from .policy import Policy
@@ -58,12 +60,17 @@ def make_optimizer(policy: Policy, train: TrainConfig) -> torch.optim.Optimizer:
 
 
 def sdpo_update(
-    policy: Policy, optimizer: torch.optim.Optimizer, examples: list[Example], train: TrainConfig
+    policy: Policy,
+    optimizer: torch.optim.Optimizer,
+    examples: list[Example],
+    train: TrainConfig,
+    sampling: SamplingConfig,
 ) -> dict:
     """Apply one update, `train.epochs` optimizer steps over the examples, with the loss,
-    clipping and teacher settings of `train`; returns its metrics: those of the first
-    step (the loss the round starts from, and the sampler-trainer gap, which is a parity
-    check only before the first step), and the last step's loss. With no active attempt,
+    clipping and teacher settings of `train`, on the distribution `sampling` drew the
+    examples from (its temperature and top-p; train/loss.py); returns its metrics: those
+    of the first step (the loss the round starts from, and the sampler-trainer gap, which
+    is a parity check only before the first step), and the last step's loss. With no active attempt,
     nothing changes."""
     active = [e for e in examples if e.teacher_prompt is not None and e.response]
     metrics = {
@@ -80,7 +87,7 @@ def sdpo_update(
     for epoch in range(train.epochs):
         optimizer.zero_grad(set_to_none=True)
         policy.model.train()
-        step = _accumulate(policy, active, train, backward=True)
+        step = _accumulate(policy, active, train, sampling, backward=True)
         grad_norm = torch.nn.utils.clip_grad_norm_(policy.trainable_parameters(), train.grad_clip)
         optimizer.step()
         policy.model.eval()
@@ -96,15 +103,23 @@ def sdpo_update(
 
 
 @torch.no_grad()
-def sdpo_loss(policy: Policy, examples: list[Example], train: TrainConfig) -> dict:
+def sdpo_loss(
+    policy: Policy, examples: list[Example], train: TrainConfig, sampling: SamplingConfig
+) -> dict:
     """The loss and KL an update would start from, without changing anything."""
     active = [e for e in examples if e.teacher_prompt is not None and e.response]
     if not active:
         return {"loss": None, "kl": None, "is_weight_mean": None, "tokens": 0}
-    return _accumulate(policy, active, train, backward=False)
+    return _accumulate(policy, active, train, sampling, backward=False)
 
 
-def _accumulate(policy: Policy, active: list[Example], train: TrainConfig, backward: bool) -> dict:
+def _accumulate(
+    policy: Policy,
+    active: list[Example],
+    train: TrainConfig,
+    sampling: SamplingConfig,
+    backward: bool,
+) -> dict:
     """Loss over the active attempts in micro-batches, as a mean over all their tokens;
     gradients accumulate when `backward`. The student prompt, and the teacher prompts'
     common prefix, run once per distinct student prompt; a micro-batch's attempts are
@@ -142,6 +157,7 @@ def _accumulate(policy: Policy, active: list[Example], train: TrainConfig, backw
                 control_logits,
                 chunk,
                 train,
+                sampling,
                 total,
                 backward,
             )
@@ -169,13 +185,21 @@ def _token_losses(
     control_logits: torch.Tensor | None,
     examples: list[Example],
     train: TrainConfig,
+    sampling: SamplingConfig,
     total: int,
     backward: bool,
 ) -> dict[str, float]:
     """Loss terms of a micro-batch's response tokens (student, teacher and, for the
     contrastive teacher, control logits [R, V], the examples' responses one after
     another); with `backward`, the gradient of their share of the mean loss over all
-    `total` active tokens (gated positions count in `total` with a loss of 0)."""
+    `total` active tokens (gated positions count in `total` with a loss of 0). All logits
+    are tempered as the sampler tempered them; the importance weight and the parity gap
+    use the student's log-prob under the sampler's truncation too (train/loss.py)."""
+    temperature = sampling.temperature
+    student_logits = tempered(student_logits, temperature)
+    teacher_logits = tempered(teacher_logits, temperature)
+    if control_logits is not None:
+        control_logits = tempered(control_logits, temperature)
     device = student_logits.device
     response_ids = torch.tensor([t for e in examples for t in e.response], device=device)
     sampler = _sampler_logprobs(examples, device)
@@ -189,9 +213,10 @@ def _token_losses(
     per_token = sdpo_token_losses(
         student_logits, teacher_logits, train.alpha, train.topk, normaliser
     )
-    token_logp = token_log_probs(
-        student_logits, response_ids, normaliser
-    )  # for the weights and the parity gap
+    if sampling.top_p < 1.0 and temperature > 0:  # for the weights and the parity gap
+        token_logp = nucleus_log_probs(student_logits, response_ids, sampling.top_p)
+    else:
+        token_logp = token_log_probs(student_logits, response_ids, normaliser)
     gap, gap_tokens = 0.0, 0
     if sampler is None:
         weights = torch.ones_like(per_token)
