@@ -8,6 +8,7 @@ import pytest
 from sdpo_cli import metrics as M
 from sdpo_cli.backends.scripted import ScriptedSampler
 from sdpo_cli.config import SolveConfig
+from sdpo_cli.methods import probe as probe_module
 from sdpo_cli.methods.attempts import round_seed
 from sdpo_cli.methods.base import MethodContext
 from sdpo_cli.methods.engine import load_engine
@@ -69,7 +70,7 @@ def test_a_teacher_that_solves_leads_to_sdpo(tiny_model_dir):
         0,
     )
     assert report["recommendation"] == "sdpo"
-    assert report["solved_at"] == 9  # students 1-8, then the first teacher sample
+    assert report["solved_at"] == 17  # students 1-8, controls 9-16, then the first teacher
     assert len(attempts) == report["attempts"] == 24
     assert report["failure_kinds"] == {"wrong_answer": 8}
     assert report["initial_sdpo_loss"] > 0
@@ -78,6 +79,27 @@ def test_a_teacher_that_solves_leads_to_sdpo(tiny_model_dir):
     logp = report["attempt_logprob"]
     assert logp["feedback_effect"] == pytest.approx(logp["teacher"] - logp["control"])
     assert logp["template_effect"] == pytest.approx(logp["control"] - logp["student"])
+
+
+def test_each_hint_format_gets_its_own_teacher_and_the_strongest_is_named(
+    tiny_model_dir, monkeypatch
+):
+    """Each format's teacher sees its own feedback text (marked here by format); the
+    scripted teacher passes only with the `error` format's. Full feedback, the first
+    format asked for, makes the recommendation; `error` is named the strongest."""
+    monkeypatch.setattr(probe_module, "hint_text", lambda feedback, hint: f"{feedback} <{hint}>")
+    engine, config = engine_with(tiny_model_dir, lambda kind, seed, pos: WRONG)
+    decode, script = engine.policy.tokenizer.decode, engine.sampler.script
+    engine.sampler.script = lambda seed, position, ids: (
+        RIGHT if "<error>" in decode(ids) else script(seed, position, ids)
+    )
+    context = MethodContext(PROBLEM, build_verifier(PROBLEM), engine.policy, engine.sampler, config)
+    report, attempts = probe(context, 4, hints=("full", "error"))
+    assert report["hint"] == "full" and report["pass_rate"]["teacher"]["passes"] == 0
+    assert report["hints"]["error"]["pass_rate"]["passes"] == 4
+    assert report["hints"]["full"]["feedback_effect"]["pass_rate"]["difference"] == 0.0
+    assert report["best_hint"] == "error" and len(attempts) == 4 + 4 + 4 + 4
+    assert report["recommendation"] == "bestofk"  # the full-feedback teacher does not help
 
 
 def test_a_teacher_worse_than_the_student_leads_to_bestofk(tiny_model_dir):

@@ -22,10 +22,16 @@ def probe(
         ..., metavar="PROBLEM...", help="Problem files or directories."
     ),
     samples: int = options.PROBE_SAMPLES,
+    hints: str = typer.Option(
+        "full",
+        help="Comma-separated feedback formats to measure (full, first, error); the first "
+        "one's teacher makes the recommendation, and the report names the strongest.",
+    ),
     seed: int = options.SEED,
     model: str = options.MODEL,
     backend: str = options.BACKEND,
     temperature: float = options.TEMPERATURE,
+    top_p: float = options.TOP_P,
     max_new_tokens: int = options.MAX_NEW_TOKENS,
     dtype: str = options.DTYPE,
     model_args: str = options.MODEL_ARGS,
@@ -35,7 +41,7 @@ def probe(
 ) -> None:
     """Measure student vs self-teacher on each problem and recommend sdpo, multiturn or bestofk."""
     protect_stdout()
-    from ..config import ProbeConfig, solve_config
+    from ..config import ProbeConfig, TrainConfig, solve_config
     from ..methods.base import MethodContext
     from ..methods.engine import load_engine
     from ..methods.probe import probe as run_probe
@@ -43,11 +49,15 @@ def probe(
     from .check import expand
 
     samples = ProbeConfig(samples=samples).samples
+    formats = tuple(h.strip() for h in hints.split(",") if h.strip())
+    for hint in formats:
+        TrainConfig(hint=hint)  # validates each
     config = solve_config(
         seed=seed,
         model=model,
         backend=backend,
         temperature=temperature,
+        top_p=top_p,
         max_new_tokens=max_new_tokens,
         dtype=dtype,
         model_args=model_args,
@@ -60,7 +70,7 @@ def probe(
         for problem, verifier in loaded:
             err.print(f"probing {problem.id} ...")
             context = MethodContext(problem, verifier, engine.policy, engine.sampler, config)
-            reports[problem.id], _ = run_probe(context, samples)
+            reports[problem.id], _ = run_probe(context, samples, hints=formats)
     finally:
         engine.close()
     if json_output:
@@ -69,6 +79,8 @@ def probe(
         out.print(_table(reports))
         for pid, report in reports.items():
             out.print(f"{pid}: [bold]{report['recommendation']}[/bold]: {report['reason']}")
+            if "best_hint" in report:
+                out.print(f"{pid}: strongest feedback format: {report['best_hint']}")
     raise typer.Exit(EXIT_OK)
 
 

@@ -1,9 +1,10 @@
 """`sdpo probe`: measure, before spending the budget, whether the self-teacher is better
 than the student on this problem (the premise of SDPO).
 
-It samples N student attempts; for the failed ones it samples once from each teacher
-prompt (paper Table 2, with that attempt's feedback) and once from a control prompt (the
-same reprompt with the feedback removed: the question and the closing instruction), and
+It samples N student attempts; for the failed ones it samples once from a control prompt
+(the teacher's reprompt with the feedback removed: the question and the closing
+instruction) and once from each teacher prompt (paper Table 2, with that attempt's
+feedback, in each hint format asked for), and
 measures pass rates with 90% Wilson intervals; the mean per-token log-prob that the
 student, control and teacher contexts give the failed attempts and, when the problem has
 a reference solution, the reference (teacher minus control = the effect of the feedback
@@ -23,7 +24,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .. import metrics as M
-from ..reprompt import control_messages, teacher_messages
+from ..reprompt import control_messages, hint_text, teacher_messages
 from ..train.shared_prompt import mean_response_logprobs
 from ..train.update import Example, sdpo_loss
 from .attempts import (
@@ -103,11 +104,15 @@ def recommend(report: dict[str, Any], rule: Rule = DEFAULT_RULE) -> tuple[str, s
 
 
 def probe(
-    context: MethodContext, samples: int, first_index: int = 1
+    context: MethodContext, samples: int, first_index: int = 1, hints: tuple[str, ...] = ()
 ) -> tuple[dict[str, Any], list[Attempt]]:
     """Run the probe; returns its report and every attempt it generated (indices from
-    first_index: students first, then teacher samples, then control samples)."""
+    first_index: students first, then control samples, then teacher samples for each hint
+    format). `hints`: the feedback formats whose teachers are measured (default: the run's
+    own, `train.hint`); the report's main figures and its recommendation are those of the
+    first, `hints` lists every format's feedback effect and `best_hint` the strongest."""
     problem, policy, config = context.problem, context.policy, context.config
+    hints = hints or (config.train.hint,)
     context = replace(context, tally=Tally())
     version = policy.version
     student_prompt = policy.chat_ids(problem.messages())
@@ -118,43 +123,99 @@ def probe(
         BatchSpec(round_seed(config.seed, 0, 1, "probe"), first_index, 0, version, "probe-student"),
     )
     failed = [a for a in students if not a.passed]
-    teacher_prompts = [
-        policy.chat_ids(
-            teacher_messages(problem, a.verdict.feedback, None, problem.limits.feedback_chars)
-        )
-        for a in failed
-    ]
     control_prompt = policy.chat_ids(control_messages(problem))
     index = first_index + len(students)
-    teachers = sample_each_and_verify(
-        context,
-        teacher_prompts,
-        BatchSpec(round_seed(config.seed, 0, 2, "probe"), index, 0, version, "probe-teacher"),
-    )
     controls = sample_and_verify(
         context,
         control_prompt,
         len(failed),
-        BatchSpec(
-            round_seed(config.seed, 0, 3, "probe"),
-            index + len(teachers),
-            0,
-            version,
-            "probe-control",
-        ),
+        BatchSpec(round_seed(config.seed, 0, 3, "probe"), index, 0, version, "probe-control"),
+    )
+    index += len(controls)
+    reference = (
+        policy.tokenizer(problem.reference, add_special_tokens=False).input_ids
+        if problem.reference and failed
+        else None
+    )
+    views, teachers = {}, []
+    for hint in hints:
+        view, sampled = _teacher_view(
+            context, hint, failed, student_prompt, control_prompt, controls, reference, index
+        )
+        index += len(sampled)
+        views[hint], teachers = view, teachers + sampled
+    main = views[hints[0]]
+    report: dict[str, Any] = {
+        "samples": samples,
+        "failed_students": len(failed),
+        "hint": hints[0],
+        "pass_rate": {
+            "student": _rate(students),
+            "teacher": main["pass_rate"],
+            "control": _rate(controls),
+        },
+        "failure_kinds": _kinds(students),
+        "feedback_effect": main["feedback_effect"],
+        **{k: main[k] for k in ("attempt_logprob", "reference_logprob") if k in main},
+    }
+    if failed:
+        responses = [a.completion.token_ids for a in failed]
+        examples = [Example(student_prompt, t, r) for t, r in zip(main["prompts"], responses)]
+        report["initial_sdpo_loss"] = sdpo_loss(policy, examples, config.train, config.sampling)[
+            "loss"
+        ]
+    if len(hints) > 1:
+        report["hints"] = {
+            hint: {"pass_rate": v["pass_rate"], "feedback_effect": v["feedback_effect"]}
+            for hint, v in views.items()
+        }
+        report["best_hint"] = max(hints, key=lambda h: _strength(views[h]["feedback_effect"]))
+    all_attempts = students + controls + teachers
+    winner = first_success(all_attempts)
+    report["solved_at"] = winner.index if winner else None
+    report["attempts"] = len(all_attempts)
+    report["recommendation"], report["reason"] = recommend(report)
+    return report, all_attempts
+
+
+def _teacher_view(
+    context: MethodContext,
+    hint: str,
+    failed: list[Attempt],
+    student_prompt: list[int],
+    control_prompt: list[int],
+    controls: list[Attempt],
+    reference: list[int] | None,
+    index: int,
+) -> tuple[dict[str, Any], list[Attempt]]:
+    """One teacher sample per failed attempt, with that attempt's feedback in the `hint`
+    format, and the feedback's effect against the control; returns the figures and the
+    teacher samples."""
+    problem, policy, config = context.problem, context.policy, context.config
+    prompts = [
+        policy.chat_ids(
+            teacher_messages(
+                problem,
+                hint_text(a.verdict.feedback or "", hint),
+                None,
+                problem.limits.feedback_chars,
+            )
+        )
+        for a in failed
+    ]
+    stream = "probe-teacher" if hint == "full" else f"probe-teacher-{hint}"
+    teachers = sample_each_and_verify(
+        context,
+        prompts,
+        BatchSpec(round_seed(config.seed, 0, 2, stream), index, 0, policy.version, stream),
     )
     teacher_passes, control_passes = (
         sum(a.passed for a in teachers),
         sum(a.passed for a in controls),
     )
-    report: dict[str, Any] = {
-        "samples": samples,
-        "failed_students": len(failed),
-        "pass_rate": {
-            name: _rate(group)
-            for name, group in (("student", students), ("teacher", teachers), ("control", controls))
-        },
-        "failure_kinds": _kinds(students),
+    view: dict[str, Any] = {
+        "prompts": prompts,
+        "pass_rate": _rate(teachers),
         "feedback_effect": {
             "pass_rate": {
                 "difference": (teacher_passes - control_passes) / len(failed) if failed else None,
@@ -166,28 +227,25 @@ def probe(
     }
     if failed:
         responses = [a.completion.token_ids for a in failed]
-        report["attempt_logprob"], _ = _contexts(
-            policy, student_prompt, control_prompt, teacher_prompts, responses
+        view["attempt_logprob"], _ = _contexts(
+            policy, student_prompt, control_prompt, prompts, responses
         )
-        examples = [Example(student_prompt, t, r) for t, r in zip(teacher_prompts, responses)]
-        report["initial_sdpo_loss"] = sdpo_loss(policy, examples, config.train, config.sampling)[
-            "loss"
-        ]
-        if problem.reference:
-            reference = policy.tokenizer(problem.reference, add_special_tokens=False).input_ids
-            report["reference_logprob"], differences = _contexts(
-                policy, student_prompt, control_prompt, teacher_prompts, [reference] * len(failed)
-            )
-            report["feedback_effect"]["reference_logprob"] = {
-                "mean": report["reference_logprob"]["feedback_effect"],
-                "ci90": M.bootstrap(differences, lambda d: sum(d) / len(d)).to_json(),
-            }
-    all_attempts = students + teachers + controls
-    winner = first_success(all_attempts)
-    report["solved_at"] = winner.index if winner else None
-    report["attempts"] = len(all_attempts)
-    report["recommendation"], report["reason"] = recommend(report)
-    return report, all_attempts
+    if reference is not None:
+        view["reference_logprob"], differences = _contexts(
+            policy, student_prompt, control_prompt, prompts, [reference] * len(failed)
+        )
+        view["feedback_effect"]["reference_logprob"] = {
+            "mean": view["reference_logprob"]["feedback_effect"],
+            "ci90": M.bootstrap(differences, lambda d: sum(d) / len(d)).to_json(),
+        }
+    return view, teachers
+
+
+def _strength(effect: dict[str, Any]) -> float:
+    """How surely a feedback format helps: the lower end of its reference log-prob
+    interval where there is a reference, else of its pass-rate gain."""
+    low = effect.get("reference_logprob", effect["pass_rate"])["ci90"][0]
+    return -float("inf") if low is None else low
 
 
 def _rate(group: list[Attempt]) -> dict[str, Any]:
