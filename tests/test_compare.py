@@ -108,6 +108,7 @@ def test_compare_jobs_analysis_and_resume(compare_out, tiny_model_dir):
     report = (out / "report.md").read_text()
     # one row per arm in the results table and in the per-round table
     assert report.count("| reverse-string |") == 6 and "## Attempts per round" in report
+    assert "temperature 1.0, top-p 1.0" in report  # the sampling every arm ran at
     pool_rounds = stats["bestofk"]["per_round"]  # the pool of 12, drawn in batches of 4
     assert [r["round"] for r in pool_rounds] == [1, 2, 3] and all(
         r["runs"] == 1 for r in pool_rounds
