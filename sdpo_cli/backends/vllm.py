@@ -94,6 +94,11 @@ class VLLMSampler:
                 tensor_parallel_size=model_args.tensor_parallel_size,
                 trust_remote_code=model_args.trust_remote_code,
                 enforce_eager=not on_gpu,
+                # On the CPU a prompt is never split over engine steps: vLLM rewinds the
+                # seeded generator of a partly prefilled request by an offset, which a CPU
+                # generator does not have ("CPU Generator does not use offset"): a pool of
+                # 64 seeded 110-token prompts, over the 4,096-token step, failed so.
+                enable_chunked_prefill=on_gpu,
                 # log-probs of the tempered, truncated distribution each token was drawn
                 # from, the one the importance weight needs (docs/method.md)
                 logprobs_mode="processed_logprobs",
