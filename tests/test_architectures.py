@@ -6,6 +6,7 @@ backend and on vLLM."""
 
 import importlib.util
 import json
+import subprocess
 import sys
 
 import pytest
@@ -64,3 +65,31 @@ def test_each_architecture_solves_end_to_end(tmp_path, architecture_dir, backend
     if backend == "vllm":
         assert update["sync_load_s"] > 0
     assert (tmp_path / "run" / "adapter" / "adapter_model.safetensors").exists(), architecture
+
+
+# 64 seeded prompts of 100 tokens are more than one 4,096-token engine step: with chunked
+# prefill vLLM split one of them over two steps and rewound its CPU generator, which has
+# no offset ("CPU Generator does not use offset").
+POOL_OF_LONG_PROMPTS = """
+import sys
+from sdpo_cli.backends.vllm import VLLMSampler
+from sdpo_cli.config import ModelArgs, SamplingConfig
+sampler = VLLMSampler(sys.argv[1], dtype="float32", seed=0, parity_ids=None,
+                      model_args=ModelArgs(max_model_len=512))
+prompts = [[(7 * i + j) % 90 + 5 for j in range(100)] for i in range(64)]
+done = sampler.sample_each(prompts, SamplingConfig(top_p=0.9, max_new_tokens=2), seed=1)
+print(len(done))
+"""
+
+
+@pytest.mark.skipif("vllm" not in BACKENDS, reason="vLLM is not installed")
+def test_vllm_samples_a_pool_of_seeded_prompts_longer_than_an_engine_step(tmp_path):
+    folder = build_tiny_model(tmp_path, architecture="llama")
+    result = subprocess.run(
+        [sys.executable, "-c", POOL_OF_LONG_PROMPTS, str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "64"
