@@ -132,16 +132,23 @@ def probe(
         BatchSpec(round_seed(config.seed, 0, 3, "probe"), index, 0, version, "probe-control"),
     )
     index += len(controls)
-    reference = (
-        policy.tokenizer(problem.reference, add_special_tokens=False).input_ids
-        if problem.reference and failed
-        else None
-    )
+    responses = [a.completion.token_ids for a in failed]
+    texts = {"attempt_logprob": responses}  # what each context's log-prob is taken of
+    if problem.reference and failed:
+        reference = policy.tokenizer(problem.reference, add_special_tokens=False).input_ids
+        texts["reference_logprob"] = [reference] * len(failed)
+    baselines = {  # the student's and the control's log-probs, the same for every hint
+        key: (
+            mean_response_logprobs(policy, [student_prompt] * len(items), items),
+            mean_response_logprobs(policy, [control_prompt] * len(items), items),
+            items,
+        )
+        for key, items in texts.items()
+        if failed
+    }
     views, teachers = {}, []
     for hint in hints:
-        view, sampled = _teacher_view(
-            context, hint, failed, student_prompt, control_prompt, controls, reference, index
-        )
+        view, sampled = _teacher_view(context, hint, failed, controls, baselines, index)
         index += len(sampled)
         views[hint], teachers = view, teachers + sampled
     main = views[hints[0]]
@@ -159,7 +166,6 @@ def probe(
         **{k: main[k] for k in ("attempt_logprob", "reference_logprob") if k in main},
     }
     if failed:
-        responses = [a.completion.token_ids for a in failed]
         examples = [Example(student_prompt, t, r) for t, r in zip(main["prompts"], responses)]
         report["initial_sdpo_loss"] = sdpo_loss(policy, examples, config.train, config.sampling)[
             "loss"
@@ -182,15 +188,14 @@ def _teacher_view(
     context: MethodContext,
     hint: str,
     failed: list[Attempt],
-    student_prompt: list[int],
-    control_prompt: list[int],
     controls: list[Attempt],
-    reference: list[int] | None,
+    baselines: dict[str, tuple[list[float], list[float], list[list[int]]]],
     index: int,
 ) -> tuple[dict[str, Any], list[Attempt]]:
     """One teacher sample per failed attempt, with that attempt's feedback in the `hint`
     format, and the feedback's effect against the control; returns the figures and the
-    teacher samples."""
+    teacher samples. `baselines`: per measured text (the failed attempts, the reference),
+    the student's and the control's log-probs of each, and the texts."""
     problem, policy, config = context.problem, context.policy, context.config
     prompts = [
         policy.chat_ids(
@@ -225,19 +230,14 @@ def _teacher_view(
             }
         },
     }
-    if failed:
-        responses = [a.completion.token_ids for a in failed]
-        view["attempt_logprob"], _ = _contexts(
-            policy, student_prompt, control_prompt, prompts, responses
-        )
-    if reference is not None:
-        view["reference_logprob"], differences = _contexts(
-            policy, student_prompt, control_prompt, prompts, [reference] * len(failed)
-        )
-        view["feedback_effect"]["reference_logprob"] = {
-            "mean": view["reference_logprob"]["feedback_effect"],
-            "ci90": M.bootstrap(differences, lambda d: sum(d) / len(d)).to_json(),
-        }
+    for key, (per_student, per_control, items) in baselines.items():
+        per_teacher = mean_response_logprobs(policy, prompts, items)
+        view[key], differences = _contexts(per_student, per_control, per_teacher)
+        if key == "reference_logprob":
+            view["feedback_effect"]["reference_logprob"] = {
+                "mean": view[key]["feedback_effect"],
+                "ci90": M.bootstrap(differences, lambda d: sum(d) / len(d)).to_json(),
+            }
     return view, teachers
 
 
@@ -269,16 +269,13 @@ def _kinds(group: list[Attempt]) -> dict[str, int]:
 
 
 def _contexts(
-    policy, student_prompt, control_prompt, teacher_prompts, responses
+    per_student: list[float], per_control: list[float], per_teacher: list[float]
 ) -> tuple[dict[str, float], list[float]]:
-    """Mean per-token log-prob of the responses under the three contexts, and each
-    response's teacher minus control log-prob (the paired feedback effects)."""
-    n = len(responses)
+    """Mean per-token log-probs of some texts under the three contexts (one value per
+    text in each list), and each text's teacher minus control (the paired feedback
+    effects)."""
     mean = lambda values: sum(values) / len(values)  # noqa: E731
-    per_control = mean_response_logprobs(policy, [control_prompt] * n, responses)
-    per_teacher = mean_response_logprobs(policy, teacher_prompts, responses)
-    student = mean(mean_response_logprobs(policy, [student_prompt] * n, responses))
-    control, teacher = mean(per_control), mean(per_teacher)
+    student, control, teacher = mean(per_student), mean(per_control), mean(per_teacher)
     differences = [t - c for t, c in zip(per_teacher, per_control)]
     return {
         "student": student,
