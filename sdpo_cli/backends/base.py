@@ -38,9 +38,8 @@ class Completion:
 
     text: str
     token_ids: list[int]
-    logprobs: (
-        list[float] | None
-    )  # each sampled token's log-prob under the distribution it was drawn from
+    # each sampled token's log-prob under the distribution it was drawn from
+    logprobs: list[float] | None
     finish_reason: str  # "stop" or "length" (= truncated)
     prompt_tokens: int
 

@@ -19,6 +19,7 @@ import torch
 from transformers import DynamicCache
 
 from ..config import SamplingConfig
+from ..train.loss import outside_nucleus
 from ..train.merged import merged
 from ..train.policy import kept_positions
 from .base import Completion
@@ -37,8 +38,7 @@ def draw(
     order = None
     if params.top_p < 1.0:
         probs, order = probs.sort(-1, descending=True)
-        before = probs.cumsum(-1) - probs  # mass ranked above each token
-        probs = probs.masked_fill(before >= params.top_p, 0.0)  # the top token always stays
+        probs = probs.masked_fill(outside_nucleus(probs, params.top_p), 0.0)
     cdf = probs.cumsum(-1)
     u = torch.rand(cdf.shape[0], 1, generator=generator, device=cdf.device) * cdf[:, -1:]
     picked = torch.searchsorted(cdf, u, right=True).clamp(max=cdf.shape[-1] - 1)

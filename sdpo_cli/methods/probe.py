@@ -133,7 +133,7 @@ def probe(
     )
     index += len(controls)
     responses = [a.completion.token_ids for a in failed]
-    texts = {"attempt_logprob": responses}  # what each context's log-prob is taken of
+    texts = {"attempt_logprob": responses} if failed else {}  # what log-probs are taken of
     if problem.reference and failed:
         reference = policy.tokenizer(problem.reference, add_special_tokens=False).input_ids
         texts["reference_logprob"] = [reference] * len(failed)
@@ -144,7 +144,6 @@ def probe(
             items,
         )
         for key, items in texts.items()
-        if failed
     }
     views, teachers = {}, []
     for hint in hints:

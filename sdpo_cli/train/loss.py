@@ -71,6 +71,14 @@ def tempered(logits: torch.Tensor, temperature: float) -> torch.Tensor:
     return logits if temperature in (0.0, 1.0) else logits / temperature
 
 
+def outside_nucleus(ranked_probs: torch.Tensor, top_p: float) -> torch.Tensor:
+    """Which of the probabilities [..., V], sorted in descending order, fall outside the
+    top-p nucleus: those with at least `top_p` of the mass ranked above them (the top
+    token always stays). The one rule of the hf sampler's draw and of the trainer's
+    `nucleus_log_probs`, as vLLM applies it."""
+    return ranked_probs.cumsum(-1) - ranked_probs >= top_p
+
+
 def nucleus_log_probs(logits: torch.Tensor, ids: torch.Tensor, top_p: float) -> torch.Tensor:
     """log-probs [R] of the ids [R] under softmax(logits [R, V]) truncated to its nucleus
     (the most likely tokens until their mass reaches `top_p`, the top token always) and
@@ -83,8 +91,8 @@ def nucleus_log_probs(logits: torch.Tensor, ids: torch.Tensor, top_p: float) -> 
         for chunk, chunk_ids in zip(logits.split(ROWS_PER_CHUNK), ids.split(ROWS_PER_CHUNK)):
             logp = torch.log_softmax(wide(chunk), -1)
             ranked = logp.sort(-1, descending=True).values
-            before = ranked.exp().cumsum(-1) - ranked.exp()  # mass ranked above each token
-            kept = torch.logsumexp(ranked.masked_fill(before >= top_p, -torch.inf), -1)
+            cut = outside_nucleus(ranked.exp(), top_p)
+            kept = torch.logsumexp(ranked.masked_fill(cut, -torch.inf), -1)
             rows.append(logp.gather(-1, chunk_ids[:, None]).squeeze(-1) - kept)
         return torch.cat(rows)
 
