@@ -2,6 +2,7 @@
 jobs, resume without redoing finished jobs, analysis and reports; plus `sdpo report`."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -176,3 +177,24 @@ def test_compare_rejects_pool_below_budget_unknown_method_and_no_tokens():
         result.returncode == 2
         and "--max-new-tokens = 0 is out of range (at least 1)" in result.stderr
     )
+
+
+def test_report_table_prints_arm_labels_with_their_brackets(tmp_path, tiny_model_dir):
+    """An arm's label is printed as written: its brackets are not read as rich styles."""
+    base = {"budget": 8, "batch": 4, "model": str(tiny_model_dir), "max_new_tokens": 64}
+    problem = str(PROBLEMS / "reverse-string.json")
+    arms = parse_arms("multiturn[batch=2],bestofk")
+    jobs = plan([(problem, "reverse-string")], arms, 2, base, 12, 4, 512)
+    out = tmp_path / "cmp"
+    out.mkdir()
+    (out / "compare.json").write_text(json.dumps({"budget": 8, "seeds": 2, "tested": []}))
+    run_local(jobs, out, sampler=ScriptedSampler(script))
+    result = subprocess.run(
+        [sys.executable, "-m", "sdpo_cli", "report", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "multiturn[batch=2]" in result.stdout

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from ..errors import EXIT_OK, EXIT_UNSOLVED
 from .output import emit_json, err
@@ -50,7 +51,7 @@ def check(
         for column in ("problem", "kind", "verifier s", "result"):
             table.add_column(column)
         for r in reports:
-            result = "[green]ok[/green]" if r.ok else "[red]" + "; ".join(r.failures) + "[/red]"
+            result = Text("ok", "green") if r.ok else Text("; ".join(r.failures), "red")
             table.add_row(
                 r.problem_id or r.path,
                 r.kind or "?",

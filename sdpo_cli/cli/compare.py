@@ -140,7 +140,6 @@ def compare(
         err.print(
             f"{len(failed)} job(s) failed after retries: {', '.join(failed)}; rerun the same "
             "command to retry them",
-            markup=False,
         )
     render(out, json_output, EXIT_INTERNAL if failed else EXIT_OK)
 
@@ -154,7 +153,7 @@ def show_jobs(info: dict) -> None:
         line += f", {info['failed']} failed"
     if info.get("job"):
         line += f" ({info['job']})"
-    err.print(line, markup=False)
+    err.print(line)
 
 
 def render(out: Path, json_output: bool, exit_code: int = 0) -> None:
@@ -193,7 +192,7 @@ def render(out: Path, json_output: bool, exit_code: int = 0) -> None:
             table.add_row(*row)
         stdout.print(table)
         for line in power_lines(analysis):
-            err.print(line, markup=False)
+            err.print(line)
         err.print(
             f"report: {files['markdown']}" + (f", plot: {files['plot']}" if "plot" in files else "")
         )

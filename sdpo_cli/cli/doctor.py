@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from ..errors import EXIT_ENVIRONMENT, EXIT_OK
 from .output import emit_json, out
@@ -35,7 +36,7 @@ def doctor(
         table = Table(title="sdpo doctor", show_header=False)
         table.add_column("what")
         table.add_column("status")
-        mark = lambda ok: "[green]ok[/green]" if ok else "[red]missing[/red]"  # noqa: E731
+        mark = lambda ok: Text("ok", "green") if ok else Text("missing", "red")  # noqa: E731
         table.add_row("python", report["python"])
         table.add_row("torch / device", f"{report['torch']} / {report['device']}")
         if report["cuda"]:
@@ -48,7 +49,9 @@ def doctor(
         table.add_row("cpu flags", " ".join(cpu["flags"]) or "-")
         table.add_row("dtype (auto)", f"{cpu['dtype']}: {cpu['why']}")
         for name, status in report["backends"].items():
-            table.add_row(f"backend {name}", f"{mark(status['ok'])} {status['detail']}")
+            table.add_row(
+                f"backend {name}", Text.assemble(mark(status["ok"]), f" {status['detail']}")
+            )
         table.add_row("default backend", report["default_backend"])
         table.add_row("vllm platform", report["vllm_platform"] or "-")
         shm = report["shm_gib"]
@@ -58,15 +61,17 @@ def doctor(
         model = report["model"]
         table.add_row(
             f"model {model['name']}",
-            f"{mark(model['gguf'] is not None)} "
-            f"{'cached at ' + model['cache_path'] if model['cached'] else NOT_CACHED}",
+            Text.assemble(
+                mark(model["gguf"] is not None),
+                f" {'cached at ' + model['cache_path'] if model['cached'] else NOT_CACHED}",
+            ),
         )
         sandbox = report["sandbox"]
         table.add_row(
             "sandbox",
             f"{sandbox['mode']}: {', '.join(sandbox['protections'])}"
             if sandbox["mode"]
-            else f"[red]none[/red]: {sandbox['error']}; {sandbox['hint']}",
+            else Text.assemble(("none", "red"), f": {sandbox['error']}; {sandbox['hint']}"),
         )
         out.print(table)
     raise typer.Exit(EXIT_OK if report["ok"] else EXIT_ENVIRONMENT)

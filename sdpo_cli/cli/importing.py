@@ -42,7 +42,7 @@ def report(paths: list[Path], errors: list, out: Path, json_output: bool) -> Non
     """Name each rejected record, then the totals (or one JSON document); exit 1 when
     any record was rejected."""
     for error in errors:
-        err.print(f"error: {error.line()}", markup=False)
+        err.print(f"error: {error.line()}")
     if json_output:
         emit_json(
             "import",

@@ -43,7 +43,7 @@ class Status:
             self.done = 0
         self.phase_name, self.phase_started, self.fields = name, time.monotonic(), fields
         if self.display is None and name in STARTUP:
-            err.print(f"{name} ...", markup=False)
+            err.print(f"{name} ...")
 
     def verified(self) -> None:
         self.done += 1
@@ -67,7 +67,7 @@ class Status:
                 f"active {info['active_attempts']}",
             ]
         parts += [f"{info['tokens_per_s']:.0f} tok/s", f"~{seconds_left(info):.0f}s left"]
-        err.print(" | ".join(parts), markup=False)
+        err.print(" | ".join(parts))
 
     def render(self) -> Text:
         in_phase = time.monotonic() - self.phase_started

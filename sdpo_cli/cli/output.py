@@ -12,9 +12,11 @@ from rich.console import Console
 SCHEMA_VERSION = 1
 
 
-# Progress, tables and messages go to stderr; reports and JSON to stdout.
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-out = Console(highlight=False, soft_wrap=True)
+# Progress, tables and messages go to stderr; reports and JSON to stdout. Markup is off:
+# printed text carries problem ids, paths, arm labels (`sdpo[hybrid=0.5]`) and verifier
+# output, whose brackets rich would read as styles; colour is given as rich Text.
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
+out = Console(highlight=False, soft_wrap=True, markup=False)
 _STDOUT = {"file": sys.stdout}
 
 

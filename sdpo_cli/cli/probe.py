@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from ..errors import EXIT_OK
 from . import options
@@ -78,7 +79,11 @@ def probe(
     else:
         out.print(_table(reports))
         for pid, report in reports.items():
-            out.print(f"{pid}: [bold]{report['recommendation']}[/bold]: {report['reason']}")
+            out.print(
+                Text.assemble(
+                    f"{pid}: ", (report["recommendation"], "bold"), f": {report['reason']}"
+                )
+            )
             if "best_hint" in report:
                 out.print(f"{pid}: strongest feedback format: {report['best_hint']}")
     raise typer.Exit(EXIT_OK)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.text import Text
 
 from ..errors import EXIT_OK, EXIT_UNSOLVED, RunError, UsageError
 from . import live, options
@@ -192,9 +193,12 @@ def _finish(summary: dict, json_output: bool) -> None:
         emit_json("solve", summary)
     elif summary.get("solved"):
         err.print(
-            f"[green]solved[/green] {summary['problem']} at attempt {summary['attempts_to_solve']} "
-            f"of {summary['budget']} in {summary['timings']['total_s']:.0f} s; "
-            f"run: {summary['run_dir']}"
+            Text.assemble(
+                ("solved", "green"),
+                f" {summary['problem']} at attempt {summary['attempts_to_solve']} "
+                f"of {summary['budget']} in {summary['timings']['total_s']:.0f} s; "
+                f"run: {summary['run_dir']}",
+            )
         )
         if summary.get("confirm"):
             c = summary["confirm"]
@@ -208,8 +212,10 @@ def _finish(summary: dict, json_output: bool) -> None:
         print_out(summary["solution"])
     else:
         err.print(
-            f"[red]unsolved[/red] {summary.get('problem')} after {summary.get('attempts')} "
-            "attempts; "
-            f"run: {summary.get('run_dir')}"
+            Text.assemble(
+                ("unsolved", "red"),
+                f" {summary.get('problem')} after {summary.get('attempts')} attempts; "
+                f"run: {summary.get('run_dir')}",
+            )
         )
     raise typer.Exit(EXIT_OK if summary.get("solved") else EXIT_UNSOLVED)

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import typer
+from rich.text import Text
 
 from ..errors import EXIT_OK, EXIT_UNSOLVED, UsageError
 from .output import emit_json, out
@@ -34,12 +35,15 @@ def verify(
     if json_output:
         emit_json("verdict", {"problem": problem.id, **verdict.to_json()})
     else:
-        status = "[green]PASSED[/green]" if verdict.passed else "[red]FAILED[/red]"
+        status = Text("PASSED", "green") if verdict.passed else Text("FAILED", "red")
         out.print(
-            f"{status}  {problem.id}  score {verdict.score:.2f}  "
-            f"({verdict.failure_type or 'ok'}, {verdict.seconds:.2f} s)"
+            Text.assemble(
+                status,
+                f"  {problem.id}  score {verdict.score:.2f}  "
+                f"({verdict.failure_type or 'ok'}, {verdict.seconds:.2f} s)",
+            )
         )
-        out.print(verdict.feedback, markup=False)
+        out.print(verdict.feedback)
     raise typer.Exit(EXIT_OK if verdict.passed else EXIT_UNSOLVED)
 
 
