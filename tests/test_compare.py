@@ -139,6 +139,17 @@ def test_report_command_rerenders_from_logs(compare_out):
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["kind"] == "compare" and doc["problems"]["reverse-string"]["budget"] == 8
+    assert doc["tested"] == ["sdpo"]
+    # another arm under test: every other arm, sdpo included, becomes its baseline
+    report = [sys.executable, "-m", "sdpo_cli", "report", str(out), "--json", "--tested"]
+    result = subprocess.run(report + ["multiturn"], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["tested"] == ["multiturn"] and set(doc["baselines"]) == {"sdpo", "bestofk"}
+    vs = doc["problems"]["reverse-string"]["arms"]["multiturn"]["vs"]
+    assert set(vs) == {"sdpo", "bestofk"}
+    result = subprocess.run(report + ["sdpo[hybrid=0.5]"], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 2 and "sdpo[hybrid=0.5]" in result.stderr
     assert doc["aggregate"]["sdpo"]["problems"] == 1
 
 

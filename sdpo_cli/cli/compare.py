@@ -156,8 +156,11 @@ def show_jobs(info: dict) -> None:
     err.print(line)
 
 
-def render(out: Path, json_output: bool, exit_code: int = 0) -> None:
-    """Analyse the jobs' logs in `out` and print/write every report."""
+def render(
+    out: Path, json_output: bool, exit_code: int = 0, tested: list[str] | None = None
+) -> None:
+    """Analyse the jobs' logs in `out` and print/write every report; `tested` overrides
+    the compare's arms under test (labels of arms it ran)."""
     from rich.table import Table
 
     from ..compare.analysis import analyse, load_runs, read_json_object
@@ -171,6 +174,15 @@ def render(out: Path, json_output: bool, exit_code: int = 0) -> None:
     runs = load_runs(out)
     if not runs:
         raise UsageError("no finished jobs to report yet", str(out), "run or resume `sdpo compare`")
+    if tested is not None:
+        unknown = sorted(set(tested) - {run["arm"] for run in runs})
+        if unknown:
+            raise UsageError(
+                "--tested names an arm with no finished job",
+                ", ".join(unknown),
+                "arms: " + ", ".join(sorted({run["arm"] for run in runs})),
+            )
+        settings["tested"] = tested
     analysis = analyse(runs, settings.get("tested"))
     files = write_all(analysis, {k: v for k, v in settings.items() if k != "jobs"}, out)
     if json_output:
