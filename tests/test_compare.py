@@ -139,7 +139,7 @@ def test_report_command_rerenders_from_logs(compare_out):
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["kind"] == "compare" and doc["problems"]["reverse-string"]["budget"] == 8
-    assert doc["tested"] == ["sdpo"]
+    assert doc["tested"] == ["sdpo"] and doc["aggregate"]["sdpo"]["problems"] == 1
     # another arm under test: every other arm, sdpo included, becomes its baseline
     report = [sys.executable, "-m", "sdpo_cli", "report", str(out), "--json", "--tested"]
     result = subprocess.run(report + ["multiturn"], capture_output=True, text=True, cwd=ROOT)
@@ -150,7 +150,6 @@ def test_report_command_rerenders_from_logs(compare_out):
     assert set(vs) == {"sdpo", "bestofk"}
     result = subprocess.run(report + ["sdpo[hybrid=0.5]"], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 2 and "sdpo[hybrid=0.5]" in result.stderr
-    assert doc["aggregate"]["sdpo"]["problems"] == 1
 
 
 def test_compare_rejects_pool_below_budget_unknown_method_and_no_tokens():
