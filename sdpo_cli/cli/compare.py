@@ -175,12 +175,12 @@ def render(
     if not runs:
         raise UsageError("no finished jobs to report yet", str(out), "run or resume `sdpo compare`")
     if tested is not None:
-        unknown = sorted(set(tested) - {run["arm"] for run in runs})
-        if unknown:
+        ran = {run["arm"] for run in runs}
+        if unknown := sorted(set(tested) - ran):
             raise UsageError(
                 "--tested names an arm with no finished job",
                 ", ".join(unknown),
-                "arms: " + ", ".join(sorted({run["arm"] for run in runs})),
+                "arms: " + ", ".join(sorted(ran)),
             )
         settings["tested"] = tested
     analysis = analyse(runs, settings.get("tested"))
