@@ -103,6 +103,9 @@ def test_compare_jobs_analysis_and_resume(compare_out, tiny_model_dir):
     assert set(stats["sdpo"]["vs"]) == {"bestofk", "multiturn"}
     assert set(stats["sdpo"]["cost_curves"]) == {"tokens_generated", "tokens_processed", "seconds"}
     assert not list((out / "jobs").glob("*/state"))  # compare jobs keep no training checkpoints
+    record = json.loads((out / "jobs" / "reverse-string__sdpo__s0" / "run.json").read_text())
+    assert record["dtype"]["dtype"] in ("bfloat16", "float32") and record["dtype"]["why"]
+    assert "cpu_flags" in record["dtype"]  # which host ran the job, for runs across machines
     # resume: nothing left to do, nothing redone
     assert pending(out, jobs) == [] and run_local(jobs, out, sampler=sampler) == 0
     files = write_all(analysis, {"budget": 8}, out)

@@ -62,6 +62,7 @@ class Worker:
                 "seed": job.seed,
                 "job": job.to_json(),
                 "backend": self.engine.backend,
+                "dtype": self.engine.dtype,  # and the CPU flags it was chosen from
             },
         )
         start = time.monotonic()
