@@ -8,6 +8,7 @@ every sampled id decodes; its attempts are noise, every round fails and trains. 
 rounds come from bench/solve.py (measure_rounds), on a shipped problem.
 
     python bench/gpu_check.py                  # Qwen3-8B shapes, on the GPU
+    python bench/gpu_check.py --backend hf     # the same, sampling with transformers
     python bench/gpu_check.py --shape tiny     # the same path at toy size (CPU smoke test)
 
 Prints a table and one JSON document of the figures; record them in bench/RESULTS.md.
